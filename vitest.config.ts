@@ -1,0 +1,22 @@
+import { defineConfig } from 'vitest/config';
+
+// One run for the whole monorepo: the real services (Temporal, PostgreSQL, MLflow) are started
+// once in the global setup and shared by every test file; each file isolates itself (its own
+// database, task queue, model names).
+export default defineConfig({
+  test: {
+    include: [
+      'packages/*/src/**/*.test.ts',
+      'bridges/*/src/**/*.test.ts',
+      'workflows/*/src/**/*.test.ts',
+      'examples/*/src/**/*.test.ts',
+      'tests/**/*.test.ts',
+    ],
+    globalSetup: ['packages/test-helpers/dist/global-setup.js'],
+    pool: 'forks',
+    maxWorkers: 2,
+    testTimeout: 60_000,
+    hookTimeout: 180_000,
+    teardownTimeout: 60_000,
+  },
+});
