@@ -12,7 +12,8 @@ export default defineConfig({
       'examples/*/src/**/*.test.ts',
       'tests/**/*.test.ts',
     ],
-    globalSetup: ['packages/test-helpers/dist/global-setup.js'],
+    // MLTRACE_TEST_SERVICES=none runs the pure tests alone, without starting any server.
+    globalSetup: process.env.MLTRACE_TEST_SERVICES === 'none' ? [] : ['packages/test-helpers/dist/global-setup.js'],
     pool: 'forks',
     maxWorkers: 2,
     testTimeout: 60_000,

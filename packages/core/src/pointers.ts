@@ -1,0 +1,138 @@
+import { InvalidInputError } from './errors.js';
+import type { PointerInput, PointerType } from './types.js';
+
+const SCHEME = /^([a-zA-Z][a-zA-Z0-9+.-]*):/;
+const WINDOWS_DRIVE = /^[a-zA-Z]:[\\/]/;
+
+const DATA_EXTENSIONS = new Set(['csv', 'pq', 'parquet', 'txt', 'md', 'rtf', 'tsv', 'xml', 'pdf', 'mlt']);
+const MODEL_EXTENSIONS = new Set(['h5', 'hdf5', 'joblib', 'pkl', 'pickle', 'ckpt', 'mlmodel']);
+/** Extensions that make a bare name a file path, beyond the data and model ones above. */
+const OTHER_FILE_EXTENSIONS = new Set([
+  'json', 'jsonl', 'ndjson', 'yaml', 'yml', 'npy', 'npz', 'onnx', 'pt', 'pth', 'bin', 'feather', 'arrow',
+  'avro', 'orc', 'xlsx', 'zip', 'gz', 'tar', 'tgz', 'lock', 'dvc',
+]);
+const MODEL_SCHEMES = new Set(['models', 'runs', 'mlflow-artifacts']);
+const ENDPOINT_SCHEMES = new Set(['http', 'https', 'grpc', 'grpcs']);
+
+function extensionOf(uri: string): string {
+  const last = uri.split(/[/\\]/).pop() ?? '';
+  const dot = last.lastIndexOf('.');
+  return dot > 0 ? last.slice(dot + 1).toLowerCase() : '';
+}
+
+/**
+ * Infers a pointer's type from its URI: the scheme first (`models:/` is a model, `http:` an
+ * endpoint), then mltrace's rules in order ("data" in the name, "model" in the name, data file
+ * extensions, model file extensions), then "metric" in the name; else `unknown`.
+ */
+export function inferPointerType(uri: string): PointerType {
+  const scheme = SCHEME.exec(uri)?.[1]?.toLowerCase();
+  if (scheme && !WINDOWS_DRIVE.test(uri)) {
+    if (MODEL_SCHEMES.has(scheme)) return 'model';
+    if (ENDPOINT_SCHEMES.has(scheme)) return 'endpoint';
+  }
+  const lower = uri.toLowerCase();
+  if (lower.includes('data')) return 'data';
+  if (lower.includes('model')) return 'model';
+  const ext = extensionOf(uri);
+  if (DATA_EXTENSIONS.has(ext)) return 'data';
+  if (MODEL_EXTENSIONS.has(ext)) return 'model';
+  if (lower.includes('metric')) return 'metric';
+  return 'unknown';
+}
+
+/** Whether a string without a scheme names a local file rather than an opaque identifier. */
+function looksLikePath(value: string): boolean {
+  if (value.startsWith('/') || value.startsWith('./') || value.startsWith('../') || value.startsWith('~/')) {
+    return true;
+  }
+  if (value === '.' || value === '..' || WINDOWS_DRIVE.test(value)) return true;
+  if (value.includes('/') || value.includes('\\')) return true;
+  const ext = extensionOf(value);
+  return DATA_EXTENSIONS.has(ext) || MODEL_EXTENSIONS.has(ext) || OTHER_FILE_EXTENSIONS.has(ext);
+}
+
+/** Resolves `.` and `..` segments of an absolute POSIX path. */
+function normalizeAbsolutePath(path: string): string {
+  const out: string[] = [];
+  for (const segment of path.split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') out.pop();
+    else out.push(segment);
+  }
+  return `/${out.join('/')}`;
+}
+
+function decodePath(path: string, original: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch (cause) {
+    throw new InvalidInputError(`"${original}" is not a valid file URI: bad percent-encoding`, { cause });
+  }
+}
+
+/** Options of {@link normalizeUri}. */
+export interface NormalizeOptions {
+  /** The directory relative paths are resolved against (absolute, POSIX or Windows form). */
+  cwd: string;
+  /** The home directory `~/` expands to. @default cwd */
+  home?: string;
+}
+
+/**
+ * The one canonical form of a pointer URI, so that every source names the same thing alike:
+ * - local paths (relative, absolute, Windows-style, `file:` URIs) become `file:///abs/path`,
+ *   with `.`/`..` resolved and percent-encoding decoded;
+ * - other URIs keep their text, with the scheme lowercased (`S3://b/k` is `s3://b/k`);
+ * - anything else (a prediction id, a table name) is an opaque name and is kept as given.
+ */
+export function normalizeUri(input: string, options: NormalizeOptions): string {
+  const value = input.trim();
+  if (value === '') throw new InvalidInputError('a pointer URI must not be empty');
+  if (/[\0\n\r]/.test(value)) {
+    throw new InvalidInputError(`pointer URI ${JSON.stringify(value)} contains a control character`);
+  }
+  const scheme = SCHEME.exec(value)?.[1];
+  if (scheme && !WINDOWS_DRIVE.test(value)) {
+    const lower = scheme.toLowerCase();
+    if (lower === 'file') {
+      // file:///p, file://localhost/p and file:/p all name the local path /p.
+      let rest = value.slice(scheme.length + 1);
+      if (rest.startsWith('//')) {
+        rest = rest.slice(2);
+        const slash = rest.indexOf('/');
+        const host = slash === -1 ? rest : rest.slice(0, slash);
+        if (host !== '' && host !== 'localhost') return `file://${host}${normalizeAbsolutePath(rest.slice(host.length))}`;
+        rest = slash === -1 ? '/' : rest.slice(slash);
+      }
+      return `file://${normalizeAbsolutePath(decodePath(rest, value))}`;
+    }
+    return lower + value.slice(scheme.length);
+  }
+  if (!looksLikePath(value)) return value;
+  let path = value.replace(/\\/g, '/');
+  if (WINDOWS_DRIVE.test(value)) path = `/${path[0]?.toLowerCase()}:${path.slice(2)}`;
+  else if (path.startsWith('~/')) path = `${(options.home ?? options.cwd).replace(/\\/g, '/')}/${path.slice(2)}`;
+  else if (!path.startsWith('/')) path = `${options.cwd.replace(/\\/g, '/')}/${path}`;
+  return `file://${normalizeAbsolutePath(path)}`;
+}
+
+/**
+ * Splits the command-line form `uri@version` into a pointer. The version is the text after the
+ * last `@`, when that text has no `/` (so `ssh://git@host/repo` keeps its `@`). An MLflow alias
+ * URI `models:/name@alias` is a URI on its own; give its version as `models:/name@alias@3`.
+ */
+export function parsePointerSpec(spec: string): PointerInput {
+  const at = spec.lastIndexOf('@');
+  if (at <= 0) return { uri: spec };
+  const uri = spec.slice(0, at);
+  const version = spec.slice(at + 1);
+  if (version.includes('/') || version === '') return { uri: spec };
+  if (/^models:\//i.test(spec) && !uri.includes('@')) return { uri: spec };
+  return { uri, version };
+}
+
+/** The display form of a pointer: `uri` or `uri@version`. */
+export function formatPointer(pointer: { uri: string; version?: string }): string {
+  return pointer.version ? `${pointer.uri}@${pointer.version}` : pointer.uri;
+}
