@@ -1,0 +1,218 @@
+import { type Component, InvalidInputError, NotFoundError, RUN_SOURCES, RUN_STATUSES } from '@mltrace/core';
+import { sql } from 'drizzle-orm';
+import type {
+  HistoryOptions,
+  LineageStore,
+  RecentOptions,
+  RunPage,
+  RunSummary,
+  StoreOptions,
+} from './api.js';
+import type { Database } from './database.js';
+import { findPointers, impact, trace } from './graph.js';
+import { migrate } from './migrate.js';
+import { review } from './review.js';
+import { asComponentRun, loadRuns } from './rows.js';
+import { writeRuns } from './write.js';
+
+const DEFAULT_STALENESS_MS = 30 * 86_400_000;
+/** Upper bound of every page size, so no request can ask for the whole table. */
+export const MAX_PAGE = 1_000;
+
+function pageSize(limit: number | undefined, fallback: number): number {
+  const n = limit ?? fallback;
+  if (!Number.isInteger(n) || n < 1)
+    throw new InvalidInputError(`limit must be a positive integer, got ${limit}`);
+  return Math.min(n, MAX_PAGE);
+}
+
+function toComponent(row: { name: string; description: string; owner: string; tags: unknown }): Component {
+  const tags = Array.isArray(row.tags)
+    ? row.tags.map(String)
+    : typeof row.tags === 'string' && row.tags !== '{}'
+      ? (JSON.parse(`[${row.tags.slice(1, -1)}]`) as string[])
+      : [];
+  return { name: row.name, description: row.description, owner: row.owner, tags };
+}
+
+function encodeCursor(run: RunSummary): string {
+  return Buffer.from(`${run.startedAt.getTime()}:${run.id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { ms: number; id: number } {
+  const [ms, id] = Buffer.from(cursor, 'base64url').toString().split(':').map(Number);
+  if (!Number.isFinite(ms) || !Number.isFinite(id)) throw new InvalidInputError('invalid page cursor');
+  return { ms: ms as number, id: id as number };
+}
+
+/** Opens the store over a driver: applies pending migrations, then serves the operations. */
+export async function createStore(database: Database, options: StoreOptions = {}): Promise<LineageStore> {
+  await migrate(database);
+  const cwd = options.cwd ?? process.cwd();
+  const stalenessThresholdMs = options.stalenessThresholdMs ?? DEFAULT_STALENESS_MS;
+  const db = database;
+
+  const componentRows = (where: ReturnType<typeof sql>) =>
+    db.rows<{ name: string; description: string; owner: string; tags: unknown }>(
+      sql`SELECT name, description, owner, tags FROM components ${where} ORDER BY name`,
+    );
+
+  const store: LineageStore = {
+    async createComponent(component) {
+      const rows = await db.rows<{ name: string; description: string; owner: string; tags: unknown }>(sql`
+          INSERT INTO components (name, description, owner, tags)
+          VALUES (${component.name}, ${component.description ?? ''}, ${component.owner ?? ''},
+                  ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(component.tags ?? [])}::jsonb)))
+          ON CONFLICT (name) DO UPDATE SET
+            description = CASE WHEN ${component.description ?? null}::text IS NULL THEN components.description ELSE excluded.description END,
+            owner = CASE WHEN ${component.owner ?? null}::text IS NULL THEN components.owner ELSE excluded.owner END,
+            tags = ARRAY(SELECT DISTINCT unnest(components.tags || excluded.tags) ORDER BY 1)
+          RETURNING name, description, owner, tags`);
+      return toComponent(rows[0]!);
+    },
+
+    async tagComponent(name, tags) {
+      return store.createComponent({ name, tags });
+    },
+
+    async components(filter = {}) {
+      const rows = await componentRows(
+        sql`WHERE (${filter.tag ?? null}::text IS NULL OR tags @> ARRAY[${filter.tag ?? ''}]::text[])
+              AND (${filter.owner ?? null}::text IS NULL OR owner = ${filter.owner ?? ''})`,
+      );
+      return rows.map(toComponent);
+    },
+
+    async tags() {
+      const rows = await db.rows<{ tag: string }>(
+        sql`SELECT DISTINCT unnest(tags) AS tag FROM components ORDER BY 1`,
+      );
+      return rows.map((row) => row.tag);
+    },
+
+    async logRun(run) {
+      const { runs } = await store.logRuns([run]);
+      return runs[0]!;
+    },
+
+    logRuns(runs) {
+      return db.transaction((tx) => writeRuns(tx, runs, { cwd, stalenessThresholdMs }));
+    },
+
+    async setNotes(runId, notes) {
+      const rows = await db.rows(
+        sql`UPDATE component_runs SET notes = ${notes} WHERE id = ${runId} RETURNING id`,
+      );
+      if (rows.length === 0) throw new NotFoundError(`no run with id ${runId}`);
+    },
+
+    async run(idOrKey) {
+      const rows = await db.rows<{ id: unknown }>(
+        typeof idOrKey === 'number'
+          ? sql`SELECT id FROM component_runs WHERE id = ${idOrKey}`
+          : sql`SELECT id FROM component_runs WHERE run_key = ${idOrKey}`,
+      );
+      const [run] = rows.length ? await loadRuns(db, [Number(rows[0]?.id)], { withCode: true }) : [];
+      if (!run) {
+        throw new NotFoundError(`no run with ${typeof idOrKey === 'number' ? 'id' : 'run key'} ${idOrKey}`, {
+          hint: 'list runs with `mltrace recent`',
+        });
+      }
+      return asComponentRun(run);
+    },
+
+    async history(component, options: HistoryOptions = {}) {
+      const limit = pageSize(options.limit, 10);
+      const rows = await db.rows<{ id: unknown }>(sql`SELECT id FROM component_runs
+        WHERE component = ${component}
+          AND (${options.from?.toISOString() ?? null}::timestamptz IS NULL OR started_at >= ${options.from?.toISOString() ?? null}::timestamptz)
+          AND (${options.to?.toISOString() ?? null}::timestamptz IS NULL OR started_at <= ${options.to?.toISOString() ?? null}::timestamptz)
+        ORDER BY started_at DESC, id DESC LIMIT ${limit}`);
+      return loadRuns(
+        db,
+        rows.map((row) => Number(row.id)),
+      );
+    },
+
+    async recent(options: RecentOptions = {}): Promise<RunPage> {
+      const limit = pageSize(options.limit, 20);
+      if (options.status && !RUN_STATUSES.includes(options.status)) {
+        throw new InvalidInputError(`unknown status "${options.status}" (use ${RUN_STATUSES.join(', ')})`);
+      }
+      if (options.source && !RUN_SOURCES.includes(options.source)) {
+        throw new InvalidInputError(`unknown source "${options.source}" (use ${RUN_SOURCES.join(', ')})`);
+      }
+      const after = options.cursor ? decodeCursor(options.cursor) : undefined;
+      const afterTime = after ? new Date(after.ms).toISOString() : null;
+      const rows = await db.rows<{ id: unknown }>(sql`SELECT id FROM component_runs
+        WHERE (${afterTime}::timestamptz IS NULL OR (started_at, id) < (${afterTime}::timestamptz, ${after?.id ?? 0}::bigint))
+          AND (${options.component ?? null}::text IS NULL OR component = ${options.component ?? ''})
+          AND (${options.status ?? null}::text IS NULL OR status = ${options.status ?? ''})
+          AND (${options.source ?? null}::text IS NULL OR source = ${options.source ?? ''})
+        ORDER BY started_at DESC, id DESC LIMIT ${limit + 1}`);
+      const runs = await loadRuns(
+        db,
+        rows.slice(0, limit).map((row) => Number(row.id)),
+      );
+      const last = runs[runs.length - 1];
+      return rows.length > limit && last ? { runs, nextCursor: encodeCursor(last) } : { runs };
+    },
+
+    pointers(uri) {
+      return findPointers(db, { uri }, cwd);
+    },
+
+    trace(pointer, options = {}) {
+      return trace(db, pointer, { ...options, cwd });
+    },
+
+    impact(pointer, options = {}) {
+      return impact(db, pointer, { ...options, cwd });
+    },
+
+    async flag(pointer) {
+      const ids = (await findPointers(db, pointer, cwd)).map((p) => p.id);
+      if (ids.length === 0)
+        throw new NotFoundError(`no pointer ${pointer.uri}${pointer.version ? `@${pointer.version}` : ''}`);
+      const rows = await db.rows(sql`UPDATE io_pointers SET flag = true
+        WHERE id IN (SELECT value::bigint FROM jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)) RETURNING id`);
+      return rows.length;
+    },
+
+    async unflag(pointer) {
+      const ids = (await findPointers(db, pointer, cwd)).map((p) => p.id);
+      if (ids.length === 0)
+        throw new NotFoundError(`no pointer ${pointer.uri}${pointer.version ? `@${pointer.version}` : ''}`);
+      const rows = await db.rows(sql`UPDATE io_pointers SET flag = false
+        WHERE flag AND id IN (SELECT value::bigint FROM jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)) RETURNING id`);
+      return rows.length;
+    },
+
+    async unflagAll() {
+      return (await db.rows(sql`UPDATE io_pointers SET flag = false WHERE flag RETURNING id`)).length;
+    },
+
+    review(options = {}) {
+      return review(db, { limit: pageSize(options.limit, 20) });
+    },
+
+    async getSyncState<T>(source: string) {
+      const rows = await db.rows<{ state: unknown }>(
+        sql`SELECT state FROM sync_state WHERE source = ${source}`,
+      );
+      const state = rows[0]?.state;
+      if (state === undefined) return undefined;
+      return (typeof state === 'string' ? JSON.parse(state) : state) as T;
+    },
+
+    async setSyncState(source, state) {
+      await db.rows(sql`INSERT INTO sync_state (source, state) VALUES (${source}, ${JSON.stringify(state)}::jsonb)
+        ON CONFLICT (source) DO UPDATE SET state = excluded.state, updated_at = now()`);
+    },
+
+    close() {
+      return db.close();
+    },
+  };
+  return store;
+}
