@@ -11,9 +11,22 @@
  * ```
  * @module
  */
-export { ConfigError, type ErrorCode, InvalidInputError, MltraceError, NotFoundError, UnavailableError } from './errors.js';
+export {
+  ConfigError,
+  type ErrorCode,
+  InvalidInputError,
+  MltraceError,
+  NotFoundError,
+  UnavailableError,
+} from './errors.js';
 export { type Logger, silentLogger } from './logger.js';
-export { formatPointer, inferPointerType, type NormalizeOptions, normalizeUri, parsePointerSpec } from './pointers.js';
+export {
+  formatPointer,
+  inferPointerType,
+  type NormalizeOptions,
+  normalizeUri,
+  parsePointerSpec,
+} from './pointers.js';
 export { dvcRunKey, mlflowRunKey, randomRunKey, temporalRunKey } from './run-keys.js';
 export {
   type Component,

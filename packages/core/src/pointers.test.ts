@@ -70,7 +70,10 @@ describe('parsePointerSpec', () => {
   it('leaves @ inside URIs alone', () => {
     expect(parsePointerSpec('ssh://git@host/repo')).toEqual({ uri: 'ssh://git@host/repo' });
     expect(parsePointerSpec('models:/taxi@champion')).toEqual({ uri: 'models:/taxi@champion' });
-    expect(parsePointerSpec('models:/taxi@champion@3')).toEqual({ uri: 'models:/taxi@champion', version: '3' });
+    expect(parsePointerSpec('models:/taxi@champion@3')).toEqual({
+      uri: 'models:/taxi@champion',
+      version: '3',
+    });
   });
 
   it('round-trips through formatPointer', () => {

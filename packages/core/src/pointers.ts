@@ -8,8 +8,28 @@ const DATA_EXTENSIONS = new Set(['csv', 'pq', 'parquet', 'txt', 'md', 'rtf', 'ts
 const MODEL_EXTENSIONS = new Set(['h5', 'hdf5', 'joblib', 'pkl', 'pickle', 'ckpt', 'mlmodel']);
 /** Extensions that make a bare name a file path, beyond the data and model ones above. */
 const OTHER_FILE_EXTENSIONS = new Set([
-  'json', 'jsonl', 'ndjson', 'yaml', 'yml', 'npy', 'npz', 'onnx', 'pt', 'pth', 'bin', 'feather', 'arrow',
-  'avro', 'orc', 'xlsx', 'zip', 'gz', 'tar', 'tgz', 'lock', 'dvc',
+  'json',
+  'jsonl',
+  'ndjson',
+  'yaml',
+  'yml',
+  'npy',
+  'npz',
+  'onnx',
+  'pt',
+  'pth',
+  'bin',
+  'feather',
+  'arrow',
+  'avro',
+  'orc',
+  'xlsx',
+  'zip',
+  'gz',
+  'tar',
+  'tgz',
+  'lock',
+  'dvc',
 ]);
 const MODEL_SCHEMES = new Set(['models', 'runs', 'mlflow-artifacts']);
 const ENDPOINT_SCHEMES = new Set(['http', 'https', 'grpc', 'grpcs']);
@@ -102,7 +122,8 @@ export function normalizeUri(input: string, options: NormalizeOptions): string {
         rest = rest.slice(2);
         const slash = rest.indexOf('/');
         const host = slash === -1 ? rest : rest.slice(0, slash);
-        if (host !== '' && host !== 'localhost') return `file://${host}${normalizeAbsolutePath(rest.slice(host.length))}`;
+        if (host !== '' && host !== 'localhost')
+          return `file://${host}${normalizeAbsolutePath(rest.slice(host.length))}`;
         rest = slash === -1 ? '/' : rest.slice(slash);
       }
       return `file://${normalizeAbsolutePath(decodePath(rest, value))}`;
@@ -112,7 +133,8 @@ export function normalizeUri(input: string, options: NormalizeOptions): string {
   if (!looksLikePath(value)) return value;
   let path = value.replace(/\\/g, '/');
   if (WINDOWS_DRIVE.test(value)) path = `/${path[0]?.toLowerCase()}:${path.slice(2)}`;
-  else if (path.startsWith('~/')) path = `${(options.home ?? options.cwd).replace(/\\/g, '/')}/${path.slice(2)}`;
+  else if (path.startsWith('~/'))
+    path = `${(options.home ?? options.cwd).replace(/\\/g, '/')}/${path.slice(2)}`;
   else if (!path.startsWith('/')) path = `${options.cwd.replace(/\\/g, '/')}/${path}`;
   return `file://${normalizeAbsolutePath(path)}`;
 }

@@ -8,7 +8,14 @@ export const RUN_STATUSES: readonly RunStatus[] = ['running', 'pending', 'succee
 
 /** Which system logged a run. */
 export type RunSource = 'temporal' | 'dvc' | 'mlflow' | 'openlineage' | 'api' | 'mltrace';
-export const RUN_SOURCES: readonly RunSource[] = ['temporal', 'dvc', 'mlflow', 'openlineage', 'api', 'mltrace'];
+export const RUN_SOURCES: readonly RunSource[] = [
+  'temporal',
+  'dvc',
+  'mlflow',
+  'openlineage',
+  'api',
+  'mltrace',
+];
 
 /** A pointer as given to the store: a URI or path, and, where known, a content version. */
 export interface PointerInput {
@@ -70,6 +77,8 @@ export interface ComponentRunInput {
   outputs?: Array<string | PointerInput>;
   /** Explicit upstream runs by run key, added to the dependencies inferred from inputs. */
   dependsOn?: string[];
+  /** Infer dependencies from inputs (off when copying frozen edges from elsewhere). @default true */
+  inferDependencies?: boolean;
 }
 
 /** A stored ComponentRun with its I/O and dependencies. */

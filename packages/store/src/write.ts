@@ -47,6 +47,7 @@ interface PreparedRun {
   inputs: PreparedPointer[];
   outputs: PreparedPointer[];
   depends_on: string[];
+  infer: boolean;
 }
 
 const DAY_MS = 86_400_000;
@@ -129,6 +130,7 @@ export function prepareRun(run: ComponentRunInput, ord: number, cwd: string): Pr
     inputs: preparePointers(run.inputs, cwd, `${where} inputs`),
     outputs: preparePointers(run.outputs, cwd, `${where} outputs`),
     depends_on: run.dependsOn ?? [],
+    infer: run.inferDependencies ?? true,
   };
 }
 
@@ -248,6 +250,7 @@ export async function writeRuns(
       ON CONFLICT DO NOTHING`);
   }
   const inputLinks = links('inputs');
+  const noInference = new Set(runs.filter((run) => !run.infer).map((run) => idByKey.get(run.run_key)));
   // Only inputs new to a run get a dependency: edges once inferred are frozen.
   const newInputs =
     inputLinks.length === 0
@@ -284,7 +287,8 @@ export async function writeRuns(
   }>(sql`
     WITH candidates AS (
       SELECT n.run_id, prod.run_id AS depends_on_run_id
-      FROM jsonb_to_recordset(${jsonParam(newInputs)}) AS n(run_id bigint, pointer_id bigint)
+      FROM jsonb_to_recordset(${jsonParam(newInputs.filter((n) => !noInference.has(Number(n.run_id))))})
+        AS n(run_id bigint, pointer_id bigint)
       JOIN io_pointers p ON p.id = n.pointer_id
       JOIN component_runs me ON me.id = n.run_id
       CROSS JOIN LATERAL (
