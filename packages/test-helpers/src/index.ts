@@ -54,6 +54,8 @@ export async function testDatabaseUrl(): Promise<string> {
 }
 
 export { CHROMIUM_ARGS, type LaunchBrowserOptions, launchBrowser } from './browser.js';
+// Also brings the `ProvidedContext` keys (`inject('temporalAddress')`...) into the importer's types.
+export type { ServiceName } from './context.js';
 export { type CreateDvcWorkspaceOptions, createDvcWorkspace, type DvcWorkspace } from './dvc.js';
 export { type MlflowServer, type StartMlflowOptions, startMlflowServer } from './mlflow.js';
 export {
