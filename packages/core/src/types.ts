@@ -105,3 +105,52 @@ export interface ComponentRun {
   /** Ids of the runs this run depends on (frozen at write time). */
   dependsOn: number[];
 }
+
+/** What a promotion decision concluded. */
+export type PromotionOutcome =
+  | 'promote'
+  | 'reject'
+  | 'awaiting_approval'
+  | 'approved'
+  | 'rejected_by_person'
+  | 'timed_out';
+export const PROMOTION_OUTCOMES: readonly PromotionOutcome[] = [
+  'promote',
+  'reject',
+  'awaiting_approval',
+  'approved',
+  'rejected_by_person',
+  'timed_out',
+];
+
+/** A model promotion decision, as recorded (by the retraining workflow, or by hand). */
+export interface PromotionDecisionInput {
+  /** Unique key; re-recording it updates the decision (e.g. awaiting approval, then approved). */
+  decisionKey: string;
+  model: string;
+  /** The candidate model version. */
+  candidate: string;
+  /** The version holding the alias when the decision was made, if any. */
+  previousChampion?: string | null;
+  /** @default 'champion' */
+  alias?: string;
+  decision: PromotionOutcome;
+  /** The policy the decision applied, as data. */
+  policy?: Record<string, unknown>;
+  /** Candidate and champion metrics, drift figures: whatever the decision weighed. */
+  metrics?: Record<string, unknown>;
+  /** Human-readable reasons, each naming the metric or rule it comes from. */
+  reasons: string[];
+  approver?: string | null;
+  approvalComment?: string | null;
+  /** The ComponentRun that made the decision (by run key), linking it into the lineage. */
+  runKey?: string;
+  decidedAt: Date;
+}
+
+/** A stored promotion decision. */
+export interface PromotionDecision extends Required<Omit<PromotionDecisionInput, 'runKey'>> {
+  id: number;
+  /** The linked ComponentRun's id, when there is one. */
+  runId: number | null;
+}

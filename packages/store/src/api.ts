@@ -4,6 +4,8 @@ import type {
   ComponentRunInput,
   IOPointer,
   PointerInput,
+  PromotionDecision,
+  PromotionDecisionInput,
   RunSource,
   RunStatus,
 } from '@mltrace/core';
@@ -153,6 +155,14 @@ export interface LineageStore {
   /** Ranks the runs behind the flagged outputs. */
   review(options?: { limit?: number }): Promise<Review>;
 
+  /**
+   * Records a model promotion decision with its reasons, idempotent by `decisionKey` (re-recording
+   * updates it: awaiting approval, then approved). Throws InvalidInputError for an unknown `runKey`.
+   */
+  recordPromotionDecision(decision: PromotionDecisionInput): Promise<PromotionDecision>;
+  /** Promotion decisions, newest first: of one model, optionally one alias, or of every model. */
+  promotions(filter?: { model?: string; alias?: string; limit?: number }): Promise<PromotionDecision[]>;
+
   /** A bridge's stored sync cursor, or undefined. */
   getSyncState<T>(source: string): Promise<T | undefined>;
   /** Stores a bridge's sync cursor. */
@@ -162,4 +172,12 @@ export interface LineageStore {
   close(): Promise<void>;
 }
 
-export type { Component, ComponentRun, ComponentRunInput, IOPointer, PointerInput };
+export type {
+  Component,
+  ComponentRun,
+  ComponentRunInput,
+  IOPointer,
+  PointerInput,
+  PromotionDecision,
+  PromotionDecisionInput,
+};

@@ -48,13 +48,27 @@ export interface PointerRow {
 /** JSON text of a list, for `jsonb_array_elements`/`jsonb_to_recordset`: one parameter, any size. */
 export const jsonParam = (value: unknown) => sql`${JSON.stringify(value)}::jsonb`;
 
-const parseJson = (value: unknown): unknown => (typeof value === 'string' ? JSON.parse(value) : value);
+/** A jsonb value from either driver (parsed already, or text). */
+export const parseJson = (value: unknown): unknown => (typeof value === 'string' ? JSON.parse(value) : value);
 
-/** Postgres text-array literal, for a driver that returns `text[]` unparsed. */
-function parseTextArray(value: unknown): string[] {
+/** A `text[]` from either driver: parsed already, or a one-dimensional array literal such as `{a,"b c"}`. */
+export function parseTextArray(value: unknown): string[] {
   if (Array.isArray(value)) return value.map(String);
-  if (typeof value !== 'string' || value === '{}') return [];
-  return JSON.parse(`[${value.slice(1, -1)}]`) as string[];
+  if (typeof value !== 'string' || value.length < 2) return [];
+  const out: string[] = [];
+  let i = 1;
+  while (i < value.length - 1) {
+    let item = '';
+    if (value[i] === '"') {
+      for (i++; value[i] !== '"'; i++) item += value[i] === '\\' ? value[++i] : value[i];
+      i++;
+    } else {
+      while (value[i] !== ',' && i < value.length - 1) item += value[i++];
+    }
+    out.push(item);
+    i++; // the comma
+  }
+  return out;
 }
 
 export function toPointer(row: PointerRow): IOPointer {

@@ -130,3 +130,31 @@ export const syncState = pgTable('sync_state', {
   state: jsonb('state').notNull(),
   updatedAt: ts('updated_at').notNull().defaultNow(),
 });
+
+export const promotionDecisions = pgTable(
+  'promotion_decisions',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    decisionKey: text('decision_key').notNull().unique(),
+    model: text('model').notNull(),
+    candidate: text('candidate').notNull(),
+    previousChampion: text('previous_champion'),
+    alias: text('alias').notNull().default('champion'),
+    decision: text('decision').notNull(),
+    policy: jsonb('policy').$type<Record<string, unknown>>().notNull().default({}),
+    metrics: jsonb('metrics').$type<Record<string, unknown>>().notNull().default({}),
+    reasons: text('reasons').array().notNull().default(sql`'{}'`),
+    approver: text('approver'),
+    approvalComment: text('approval_comment'),
+    runId: bigint('run_id', { mode: 'number' }).references(() => componentRuns.id, { onDelete: 'set null' }),
+    decidedAt: ts('decided_at').notNull(),
+  },
+  (t) => [
+    index('promotion_decisions_model_idx').on(t.model, t.decidedAt.desc(), t.id.desc()),
+    index('promotion_decisions_run_idx').on(t.runId).where(sql`run_id IS NOT NULL`),
+    check(
+      'promotion_decisions_decision_check',
+      sql`decision IN ('promote', 'reject', 'awaiting_approval', 'approved', 'rejected_by_person', 'timed_out')`,
+    ),
+  ],
+);

@@ -374,6 +374,82 @@ export function describeStoreBehaviour(driver: string, open: () => Promise<Linea
       expect((await store.run(copied.id)).dependsOn).toEqual([]);
     });
 
+    it('records a promotion decision with its reasons, linked to the run that made it', async () => {
+      const model = fresh('taxi-tip').replace('/', '-');
+      const decide = await store.logRun({ ...step('decide', 0, [], []), runKey: fresh('decide-run') });
+      const decisionKey = fresh('wf-1/decision');
+      const waiting = await store.recordPromotionDecision({
+        decisionKey,
+        model,
+        candidate: '3',
+        previousChampion: '2',
+        decision: 'awaiting_approval',
+        policy: { primaryMetric: 'f1', minImprovement: 0.01 },
+        metrics: { candidate: { f1: 0.74 }, champion: { f1: 0.71 } },
+        reasons: ['f1 improved by 0.03 (>= 0.01)', 'a person must approve'],
+        runKey: decide.runKey,
+        decidedAt: at(1),
+      });
+      expect(waiting).toMatchObject({
+        model,
+        candidate: '3',
+        previousChampion: '2',
+        alias: 'champion',
+        runId: decide.id,
+      });
+      const approved = await store.recordPromotionDecision({
+        decisionKey,
+        model,
+        candidate: '3',
+        previousChampion: '2',
+        decision: 'approved',
+        reasons: ['f1 improved by 0.03 (>= 0.01)', 'approved by ana: "looks right"'],
+        approver: 'ana',
+        approvalComment: 'looks right',
+        decidedAt: at(2),
+      });
+      expect(approved.id).toBe(waiting.id);
+      expect(approved.runId).toBe(decide.id);
+      await store.recordPromotionDecision({
+        decisionKey: fresh('other'),
+        model,
+        candidate: '4',
+        decision: 'reject',
+        reasons: ['f1 fell'],
+        decidedAt: at(3),
+      });
+      const history = await store.promotions({ model });
+      expect(history.map((d) => [d.candidate, d.decision])).toEqual([
+        ['4', 'reject'],
+        ['3', 'approved'],
+      ]);
+      expect(history[1]).toMatchObject({
+        approver: 'ana',
+        reasons: ['f1 improved by 0.03 (>= 0.01)', 'approved by ana: "looks right"'],
+      });
+      await expect(
+        store.recordPromotionDecision({
+          decisionKey: 'k',
+          model,
+          candidate: '1',
+          decision: 'maybe' as never,
+          reasons: [],
+          decidedAt: at(0),
+        }),
+      ).rejects.toThrow(/unknown decision "maybe"/);
+      await expect(
+        store.recordPromotionDecision({
+          decisionKey: 'k',
+          model,
+          candidate: '1',
+          decision: 'reject',
+          reasons: [],
+          runKey: 'nope',
+          decidedAt: at(0),
+        }),
+      ).rejects.toThrow(/no run with run key nope/);
+    });
+
     it('stores and returns a sync cursor per source', async () => {
       const source = fresh('dvc:/repo');
       expect(await store.getSyncState(source)).toBeUndefined();

@@ -11,8 +11,9 @@ import type {
 import type { Database } from './database.js';
 import { findPointers, impact, trace } from './graph.js';
 import { migrate } from './migrate.js';
+import { promotions, recordPromotionDecision } from './promotions.js';
 import { review } from './review.js';
-import { asComponentRun, loadRuns } from './rows.js';
+import { asComponentRun, loadRuns, parseJson, parseTextArray } from './rows.js';
 import { writeRuns } from './write.js';
 
 const DEFAULT_STALENESS_MS = 30 * 86_400_000;
@@ -27,12 +28,7 @@ function pageSize(limit: number | undefined, fallback: number): number {
 }
 
 function toComponent(row: { name: string; description: string; owner: string; tags: unknown }): Component {
-  const tags = Array.isArray(row.tags)
-    ? row.tags.map(String)
-    : typeof row.tags === 'string' && row.tags !== '{}'
-      ? (JSON.parse(`[${row.tags.slice(1, -1)}]`) as string[])
-      : [];
-  return { name: row.name, description: row.description, owner: row.owner, tags };
+  return { name: row.name, description: row.description, owner: row.owner, tags: parseTextArray(row.tags) };
 }
 
 function encodeCursor(run: RunSummary): string {
@@ -196,13 +192,21 @@ export async function createStore(database: Database, options: StoreOptions = {}
       return review(db, { limit: pageSize(options.limit, 20) });
     },
 
+    recordPromotionDecision(decision) {
+      return recordPromotionDecision(db, decision);
+    },
+
+    promotions(filter = {}) {
+      return promotions(db, { ...filter, limit: pageSize(filter.limit, 50) });
+    },
+
     async getSyncState<T>(source: string) {
       const rows = await db.rows<{ state: unknown }>(
         sql`SELECT state FROM sync_state WHERE source = ${source}`,
       );
       const state = rows[0]?.state;
       if (state === undefined) return undefined;
-      return (typeof state === 'string' ? JSON.parse(state) : state) as T;
+      return parseJson(state) as T;
     },
 
     async setSyncState(source, state) {
