@@ -1,0 +1,55 @@
+import { parsePointerSpec } from '@mltrace/core';
+import { examples, type Register } from '../command.js';
+import { positiveInt } from '../options.js';
+import { graphJson } from '../render/json.js';
+import { renderLineage } from '../render/lineage.js';
+
+interface LineageOptions {
+  depth?: number;
+  json?: boolean;
+}
+
+/** `mltrace trace` (upstream) and `mltrace impact` (downstream). */
+export const registerLineage: Register = (program, wrap) => {
+  const body = (direction: 'upstream' | 'downstream') =>
+    wrap(async (ctx, spec: string, options: LineageOptions) => {
+      const store = await ctx.store();
+      const pointer = parsePointerSpec(spec);
+      const graphOptions = options.depth === undefined ? {} : { maxDepth: options.depth };
+      const graph =
+        direction === 'upstream'
+          ? await store.trace(pointer, graphOptions)
+          : await store.impact(pointer, graphOptions);
+      if (options.json) ctx.json(graphJson(graph, direction));
+      else ctx.out(...renderLineage(graph, direction, { cwd: ctx.io.cwd, ...graphOptions }));
+      return 0;
+    });
+
+  program
+    .command('trace')
+    .description('where did this come from? the run that produced a pointer, and everything upstream of it')
+    .argument('<uri[@version]>', 'a file path or URI, optionally @version (default: its latest producer)')
+    .option('--depth <n>', 'follow at most N dependency edges', positiveInt)
+    .option('--json', 'print the lineage graph as JSON (see the README)')
+    .addHelpText(
+      'after',
+      examples(
+        'mltrace trace models/model.pkl',
+        'mltrace trace s3://bucket/features.parquet@3f2a9c --depth 2',
+        'mltrace trace models:/taxi@champion --json',
+      ),
+    )
+    .action(body('upstream'));
+
+  program
+    .command('impact')
+    .description('what was derived from this? every run that used a pointer, and everything downstream')
+    .argument('<uri[@version]>', 'a file path or URI, optionally @version (default: every version)')
+    .option('--depth <n>', 'follow at most N dependency edges', positiveInt)
+    .option('--json', 'print the lineage graph as JSON (see the README)')
+    .addHelpText(
+      'after',
+      examples('mltrace impact data/raw.csv', 'mltrace impact data/raw.csv@a1b2c3 --json'),
+    )
+    .action(body('downstream'));
+};

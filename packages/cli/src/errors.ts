@@ -1,0 +1,100 @@
+import { type ErrorCode, MltraceError, UnavailableError } from '@mltrace/core';
+import type { Writable } from './io.js';
+
+/**
+ * The one table of exit codes. Every failure is converted here, once, at the edge.
+ *
+ * | code | meaning |
+ * |---|---|
+ * | 0 | success |
+ * | 1 | unexpected error (a bug: rerun with `MLTRACE_DEBUG=1` for the stack) |
+ * | 2 | invalid input or usage (a bad option, a malformed import line) |
+ * | 3 | not found (no such run, no run produced that pointer) |
+ * | 4 | unavailable (the database cannot be reached) |
+ * | 5 | configuration (a malformed or unsupported database URL) |
+ * | 6 | conflict |
+ */
+export const EXIT_CODES = {
+  ok: 0,
+  unexpected: 1,
+  invalid_input: 2,
+  not_found: 3,
+  unavailable: 4,
+  config: 5,
+  conflict: 6,
+} as const satisfies Record<ErrorCode | 'ok' | 'unexpected', number>;
+
+/** Network failures of a database driver, whatever their message. */
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'CONNECT_TIMEOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+]);
+
+/** A usage error found by the CLI itself (commander reports its own). */
+export class UsageError extends Error {
+  readonly hint: string | undefined;
+  constructor(message: string, hint?: string) {
+    super(message);
+    this.name = 'UsageError';
+    this.hint = hint;
+  }
+}
+
+/** Turns any thrown value into a known error where one applies (network failures are `unavailable`). */
+export function classify(error: unknown): unknown {
+  if (error instanceof MltraceError || error instanceof UsageError) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && NETWORK_CODES.has(code)) {
+    return new UnavailableError(`the database cannot be reached: ${(error as Error).message}`, {
+      cause: error,
+      hint: 'check that PostgreSQL runs at the --db / MLTRACE_DATABASE_URL address',
+    });
+  }
+  return error;
+}
+
+/** The exit code of an error, from {@link EXIT_CODES}. */
+export function exitCodeOf(error: unknown): number {
+  const known = classify(error);
+  if (known instanceof MltraceError) return EXIT_CODES[known.code];
+  if (known instanceof UsageError) return EXIT_CODES.invalid_input;
+  return EXIT_CODES.unexpected;
+}
+
+/**
+ * Prints an error as one line, `mltrace: error: <message>`, plus an optional `hint:` line. The
+ * stack (and each cause's) only with `MLTRACE_DEBUG=1`.
+ */
+export function reportError(error: unknown, stderr: Writable, debug: boolean): number {
+  const known = classify(error);
+  const code = exitCodeOf(known);
+  const message = oneLine(known instanceof Error ? known.message : String(known));
+  if (known instanceof MltraceError || known instanceof UsageError) {
+    stderr.write(`mltrace: error: ${message}\n`);
+    if (known.hint) stderr.write(`hint: ${oneLine(known.hint)}\n`);
+  } else {
+    stderr.write(`mltrace: error: unexpected: ${message}\n`);
+    if (!debug) stderr.write('hint: rerun with MLTRACE_DEBUG=1 to see the stack trace, and report it\n');
+  }
+  if (debug) {
+    let current: unknown = error;
+    for (let depth = 0; current instanceof Error && depth < 5; depth++) {
+      stderr.write(`${depth === 0 ? '' : 'caused by: '}${current.stack ?? current.message}\n`);
+      current = current.cause;
+    }
+  }
+  return code;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim();
+}

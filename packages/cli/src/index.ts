@@ -1,0 +1,43 @@
+/**
+ * `@mltrace/cli`: the `mltrace` command. Log runs from the shell, import them from NDJSON or from
+ * an mltrace 0.17 database, and ask where anything came from (`trace`), what it fed (`impact`),
+ * and which runs are behind bad outputs (`flag`, `review`). Every read command takes `--json`.
+ *
+ * `runCli` runs the command line in-process with injected streams, environment and directory
+ * (what tests use); `main` is what the `mltrace` binary calls.
+ *
+ * @example
+ * ```ts
+ * import { runCli } from '@mltrace/cli';
+ * let out = '';
+ * const code = await runCli(['node', 'mltrace', 'recent', '--json'], {
+ *   stdout: { write: (s: string) => (out += s) },
+ *   stderr: process.stderr,
+ *   env: { MLTRACE_HOME: '/tmp/lineage' },
+ *   cwd: process.cwd(),
+ * });
+ * ```
+ * @module
+ */
+import { runCli } from './cli.js';
+
+export { type RunCliOptions, runCli } from './cli.js';
+export { EXIT_CODES } from './errors.js';
+export type { CliIo, Writable } from './io.js';
+
+/**
+ * The binary's entry point: runs the CLI on the process's streams and sets the exit code.
+ * @param argv `process.argv`
+ */
+export async function main(argv: string[]): Promise<void> {
+  const code = await runCli(argv, {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    cwd: process.cwd(),
+    stdin: process.stdin,
+  });
+  process.exitCode = code;
+  // Everything is closed by now; should a driver leave a handle open, do not hang the shell.
+  setTimeout(() => process.exit(code), 2000).unref();
+}

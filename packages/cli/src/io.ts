@@ -1,0 +1,16 @@
+/** Where the CLI writes: `process.stdout`/`process.stderr`, or a collector in tests. */
+export interface Writable {
+  write(chunk: string): unknown;
+}
+
+/** What a command reads and writes, injected so the CLI runs in-process as well as from the binary. */
+export interface CliIo {
+  stdout: Writable;
+  stderr: Writable;
+  /** Environment: `MLTRACE_DATABASE_URL`, `MLTRACE_HOME`, `MLTRACE_DEBUG`. */
+  env: Record<string, string | undefined>;
+  /** Directory relative paths (pointer URIs, import files, `.mltrace`) are resolved against. */
+  cwd: string;
+  /** What `import -` reads. */
+  stdin?: AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>;
+}

@@ -1,0 +1,77 @@
+import type { IOPointer } from '@mltrace/core';
+import type { LineageGraph, RunSummary } from '@mltrace/store';
+import { plural, pointerLabel, pointerSpec, runLabel } from './format.js';
+import { renderTree, type TreeNodeView } from './tree.js';
+
+type Run = RunSummary & { depth: number };
+type Node = { run: Run } | { leaf: string };
+
+/** Orders pointers for display: by URI, then version. */
+const byUri = (a: IOPointer, b: IOPointer) =>
+  a.uri.localeCompare(b.uri) || a.version.localeCompare(b.version);
+
+/**
+ * Renders a lineage graph as mltrace's tree: each run, then its outputs, then (upstream) the
+ * inputs no run of the graph produced and the runs it depends on, or (downstream) the runs that
+ * depend on it. The graph is a DAG: a run reached a second time is printed once and then
+ * referenced as `(see above: run N)`.
+ */
+export function renderLineage(
+  graph: LineageGraph,
+  direction: 'upstream' | 'downstream',
+  options: { cwd: string; maxDepth?: number },
+): string[] {
+  const { cwd } = options;
+  const runs = new Map(graph.runs.map((run) => [run.id, run]));
+  const dependents = new Map<number, number[]>();
+  for (const edge of graph.dependencies) {
+    dependents.set(edge.dependsOn, [...(dependents.get(edge.dependsOn) ?? []), edge.run]);
+  }
+  // Upstream, the newest dependency first (the nearest producer, whose chain is usually the
+  // longest); downstream, the oldest consumer first.
+  const order = direction === 'upstream' ? (a: number, b: number) => b - a : (a: number, b: number) => a - b;
+  const runNodes = (ids: number[]): Node[] =>
+    [...new Set(ids)].sort(order).flatMap((id) => {
+      const run = runs.get(id);
+      return run ? [{ run }] : [];
+    });
+  const seen = new Set<number>();
+
+  const expand = (node: Node): TreeNodeView<Node> => {
+    if ('leaf' in node) return { label: node.leaf };
+    const { run } = node;
+    if (seen.has(run.id)) return { label: `${run.component} (see above: run ${run.id})` };
+    seen.add(run.id);
+    const notes = run.stale.map((warning) => `⚠ ${warning}`);
+    if (run.error) notes.push(`✗ ${run.error.type ? `${run.error.type}: ` : ''}${run.error.message}`);
+    const children: Node[] = [...run.outputs].sort(byUri).map((p) => ({ leaf: pointerLabel(p, cwd) }));
+    if (direction === 'upstream') {
+      const upstream = run.dependsOn.filter((id) => runs.has(id));
+      const produced = new Set(upstream.flatMap((id) => runs.get(id)?.outputs.map((p) => p.uri) ?? []));
+      const sources = run.inputs.filter((p) => !produced.has(p.uri)).sort(byUri);
+      children.push(...sources.map((p) => ({ leaf: `← ${pointerLabel(p, cwd)}` })));
+      children.push(...runNodes(upstream));
+      const beyond = run.dependsOn.length - upstream.length;
+      if (beyond > 0) {
+        children.push({ leaf: `… ${plural(beyond, 'more upstream run')} (raise --depth to see them)` });
+      }
+    } else {
+      children.push(...runNodes(dependents.get(run.id) ?? []));
+    }
+    return { label: runLabel(run), notes, children };
+  };
+
+  const roots = runNodes(graph.runs.filter((run) => run.depth === 0).map((run) => run.id));
+  const rootNames = graph.roots.length
+    ? [...new Set(graph.roots.map((p) => pointerSpec(p, cwd)))].join(', ')
+    : '(nothing)';
+  const header =
+    direction === 'upstream'
+      ? `trace of ${rootNames}: ${plural(graph.runs.length, 'run')}`
+      : `impact of ${rootNames}: ${plural(roots.length, 'run')} used it, ${plural(graph.runs.length, 'run')} downstream in all`;
+  const lines = [header, '', ...renderTree(roots, expand)];
+  if (graph.truncated) {
+    lines.push('', `(stopped at depth ${options.maxDepth ?? '?'}: raise --depth to see further)`);
+  }
+  return lines;
+}
