@@ -1,0 +1,692 @@
+import { createHash } from 'node:crypto';
+import {
+  type ComponentRunInput,
+  type Logger,
+  mlflowRunKey,
+  normalizeUri,
+  type PointerInput,
+  silentLogger,
+} from '@mltrace/core';
+import type { LineageStore } from '@mltrace/store';
+import { MlflowClient } from './client.js';
+import { isMlflowError } from './errors.js';
+import { aliasUri, datasetPointer, parseModelVersionUri, stageUri, versionUri } from './pointers.js';
+import type { ModelVersion, RegisteredModel, Run } from './types.js';
+
+/** Options of {@link syncMlflow}. */
+export interface SyncMlflowOptions {
+  /** Where lineage and the sync cursor are written. */
+  store: LineageStore;
+  /** @default new MlflowClient({ env }) (MLFLOW_TRACKING_URI, MLFLOW_TRACKING_TOKEN, ...) */
+  client?: MlflowClient;
+  /** Read by the default client. @default process.env */
+  env?: Record<string, string | undefined>;
+  /**
+   * Sync this registered model only (and the models its versions were copied from, when those
+   * were never synced). Always re-reads the model's versions, so version-tag changes are seen.
+   */
+  model?: string;
+  /** Called as the sync advances (for a progress bar). */
+  onProgress?: (event: MlflowSyncProgress) => void;
+  /** @default silentLogger */
+  logger?: Logger;
+  /** Cancels the sync between requests; the cursor keeps what was written so far. */
+  signal?: AbortSignal;
+  /** Directory relative dataset paths are resolved against (where training ran, e.g. the DVC repo root). @default process.cwd() */
+  cwd?: string;
+  /** Runs per store write (a model's runs are never split). @default 500 */
+  batchSize?: number;
+  /** The clock (epoch ms). @default Date.now */
+  now?: () => number;
+}
+
+/** Progress of a sync. */
+export type MlflowSyncProgress =
+  /** The registered models were listed; `changed` of them need work. */
+  | { phase: 'listed'; models: number; changed: number }
+  /** One changed model was processed (`done` of `total`). */
+  | { phase: 'model'; model: string; done: number; total: number; versions: number; promotions: number }
+  /** A batch was written to the store. */
+  | { phase: 'written'; runs: number }
+  /** The sync finished. */
+  | { phase: 'done'; summary: MlflowSyncSummary };
+
+/** What a sync did. */
+export interface MlflowSyncSummary {
+  /** The tracking server, without credentials. */
+  server: string;
+  /** Registered models looked at. */
+  models: number;
+  /** Models whose versions, aliases or tags had changed. */
+  modelsChanged: number;
+  /** New model versions written (`register` runs created). */
+  versions: number;
+  /** Alias moves and removals and stage transitions written (`promote` runs created). */
+  promotions: number;
+  /** Existing runs updated (version tags changed, or a re-sync after an interrupted one). */
+  updated: number;
+  /** HTTP requests made to MLflow (retries included). */
+  requests: number;
+  durationMs: number;
+}
+
+/** The stored cursor: what was last seen of each registered model. */
+interface Cursor {
+  format: 1;
+  models: Record<string, ModelState>;
+}
+
+interface ModelState {
+  /** The model's `last_updated_timestamp` (bumped by new versions and stage transitions). */
+  updated: number;
+  /** When (our clock) the listing that saw this state started: the earliest a later change can have happened. */
+  seen: number;
+  tags: Record<string, string>;
+  aliases: Record<string, { version: string; at: number }>;
+  versions: Record<string, VersionState>;
+}
+
+interface VersionState {
+  created: number;
+  stage: string;
+  /** A hash of the version's tags (tag changes bump no timestamp). */
+  tags: string;
+}
+
+interface Planned {
+  name: string;
+  model: RegisteredModel;
+  /** Undefined when the versions did not need reading (only aliases changed). */
+  versions: ModelVersion[] | undefined;
+  prev: ModelState | undefined;
+}
+
+interface Built {
+  /** Something differs from the cursor (runs to write, or tags, timestamps, versions). */
+  changed: boolean;
+  runs: ComponentRunInput[];
+  kinds: Array<'register' | 'promote' | 'update'>;
+  state: ModelState;
+}
+
+const CURSOR_FORMAT = 1;
+const RUN_SEARCH_THRESHOLD = 5;
+const RUN_SEARCH_CHUNK = 100;
+
+/** The `sync_state` key of a tracking server: one cursor per server URL. */
+export function mlflowSyncStateKey(server: string): string {
+  return `mlflow:${server}`;
+}
+
+const locks = new WeakMap<LineageStore, Map<string, Promise<unknown>>>();
+
+/** Runs syncs of one store and server one after another (the cursor is read, then written). */
+function serialize<T>(store: LineageStore, key: string, fn: () => Promise<T>): Promise<T> {
+  let byKey = locks.get(store);
+  if (!byKey) {
+    byKey = new Map();
+    locks.set(store, byKey);
+  }
+  const previous = byKey.get(key) ?? Promise.resolve();
+  const next = previous.then(fn, fn);
+  const settled = next.then(
+    () => undefined,
+    () => undefined,
+  );
+  byKey.set(key, settled);
+  void settled.then(() => {
+    if (byKey.get(key) === settled) byKey.delete(key);
+  });
+  return next;
+}
+
+function hashTags(tags: Record<string, string>): string {
+  const sorted = Object.keys(tags)
+    .sort()
+    .map((k) => [k, tags[k]]);
+  return createHash('sha1').update(JSON.stringify(sorted)).digest('base64url').slice(0, 12);
+}
+
+function sameRecord(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => b[k] === a[k]);
+}
+
+function sameAliases(prev: ModelState['aliases'], now: Record<string, string>): boolean {
+  const ka = Object.keys(prev);
+  return ka.length === Object.keys(now).length && ka.every((k) => now[k] === prev[k]?.version);
+}
+
+function asCursor(value: unknown): Cursor {
+  if (value && typeof value === 'object' && (value as Cursor).format === CURSOR_FORMAT) return value as Cursor;
+  return { format: CURSOR_FORMAT, models: {} };
+}
+
+function validPointer(pointer: PointerInput, cwd: string, logger: Logger, where: string): boolean {
+  try {
+    normalizeUri(pointer.uri, { cwd });
+    return true;
+  } catch (error) {
+    logger.warn('mlflow sync: skipping a pointer that is not a valid URI', {
+      where,
+      uri: pointer.uri.slice(0, 200),
+      error: (error as Error).message,
+    });
+    return false;
+  }
+}
+
+/**
+ * Mirrors the MLflow Model Registry into the lineage store, incrementally:
+ * - each new model version becomes a `register` run: inputs the model's source (its artifact, its
+ *   LoggedModel, or for a copy the source version `models:/SRC/V`) and the source run's dataset
+ *   inputs (normalised URI, MLflow digest as version); output `models:/NAME/VERSION`;
+ * - each alias set, move or removal, and each stage transition, becomes a `promote` run: inputs
+ *   `models:/NAME/VERSION` and the previous holder (`models:/NAME@ALIAS` at its version, so the
+ *   promotions chain); output `models:/NAME@ALIAS` (or `models:/NAME/STAGE`) at the version.
+ *
+ * The cursor (`sync_state` `mlflow:<server>`) keeps each model's timestamp, aliases, tags and
+ * versions: a model whose timestamp, aliases and tags are unchanged costs no request beyond the
+ * listing. Run keys are deterministic given the cursor, so an interrupted sync re-run writes no
+ * duplicate. Syncs of one store and server run one at a time.
+ *
+ * @throws {MlflowError} when MLflow fails (401: check MLFLOW_TRACKING_TOKEN; 404: the model name);
+ *   what was written before stays, with its cursor.
+ */
+export async function syncMlflow(options: SyncMlflowOptions): Promise<MlflowSyncSummary> {
+  const client = options.client ?? new MlflowClient(options.env === undefined ? {} : { env: options.env });
+  const key = mlflowSyncStateKey(client.trackingUri);
+  return serialize(options.store, key, () => runSync(options, client, key));
+}
+
+async function runSync(options: SyncMlflowOptions, client: MlflowClient, key: string): Promise<MlflowSyncSummary> {
+  const { store, signal } = options;
+  const logger = options.logger ?? silentLogger;
+  const now = options.now ?? Date.now;
+  const cwd = options.cwd ?? process.cwd();
+  const batchSize = options.batchSize ?? 500;
+  const server = client.trackingUri;
+  const started = performance.now();
+  const requestsBefore = client.requestCount;
+  const call = { signal };
+  const emit = (event: MlflowSyncProgress) => options.onProgress?.(event);
+
+  const cursor = asCursor(await store.getSyncState(key));
+  const observedAt = now();
+
+  // 1. The registered models: all (one request per 1,000), or the one asked for.
+  let models: RegisteredModel[];
+  if (options.model !== undefined) {
+    models = [await client.getRegisteredModel(options.model, call)];
+  } else {
+    models = await client.listRegisteredModels({}, call);
+  }
+  const listed = new Map(models.map((m) => [m.name, m]));
+
+  // 2. Which changed. Timestamps miss alias and tag changes, so those are diffed too.
+  const planned = new Map<string, Planned>();
+  const needsVersions = (m: RegisteredModel, prev: ModelState | undefined, scoped: boolean) =>
+    scoped || !prev || prev.updated !== m.lastUpdatedTimestamp || !sameRecord(prev.tags, m.tags);
+  for (const m of models) {
+    const prev = cursor.models[m.name];
+    const scoped = options.model !== undefined;
+    if (needsVersions(m, prev, scoped)) {
+      planned.set(m.name, { name: m.name, model: m, versions: [], prev });
+    } else if (prev && !sameAliases(prev.aliases, m.aliases)) {
+      planned.set(m.name, { name: m.name, model: m, versions: undefined, prev });
+    }
+  }
+  for (const p of planned.values()) {
+    if (p.versions !== undefined) p.versions = await client.listVersionsOfModel(p.name, call);
+  }
+
+  // A copy's source version must be in the store before the copy, or the edge is lost (edges are
+  // frozen): sync source models first, and in a one-model sync, fetch sources never synced.
+  if (options.model !== undefined) {
+    const queue = [...planned.values()];
+    while (queue.length > 0) {
+      const p = queue.shift()!;
+      for (const v of p.versions ?? []) {
+        const src = parseModelVersionUri(v.source);
+        if (!src || planned.has(src.name) || cursor.models[src.name]?.versions[src.version]) continue;
+        let m: RegisteredModel;
+        try {
+          m = await client.getRegisteredModel(src.name, call);
+        } catch (error) {
+          if (isMlflowError(error, 404)) continue;
+          throw error;
+        }
+        listed.set(m.name, m);
+        const next: Planned = {
+          name: m.name,
+          model: m,
+          versions: await client.listVersionsOfModel(m.name, call),
+          prev: cursor.models[m.name],
+        };
+        planned.set(m.name, next);
+        queue.push(next);
+      }
+    }
+  }
+  const order = copyOrder([...planned.values()]);
+  emit({ phase: 'listed', models: listed.size, changed: order.length });
+
+  // 3. The source runs of new versions, with their dataset inputs.
+  const runIds = new Set<string>();
+  for (const p of order) {
+    for (const v of p.versions ?? []) if (v.runId && !p.prev?.versions[v.version]) runIds.add(v.runId);
+  }
+  const runs = await fetchRuns(client, [...runIds], call, logger);
+
+  // 4. Runs per model, written in batches with the cursor.
+  const summary: MlflowSyncSummary = {
+    server,
+    models: listed.size,
+    modelsChanged: 0,
+    versions: 0,
+    promotions: 0,
+    updated: 0,
+    requests: 0,
+    durationMs: 0,
+  };
+  let batch: Array<{ name: string; built: Built }> = [];
+  const flush = async () => {
+    const all = batch.flatMap((b) => b.built.runs);
+    const kinds = batch.flatMap((b) => b.built.kinds);
+    if (all.length > 0) {
+      const result = await store.logRuns(all);
+      result.runs.forEach((r, i) => {
+        const kind = kinds[i];
+        if (!r.created || kind === 'update') summary.updated++;
+        else if (kind === 'register') summary.versions++;
+        else summary.promotions++;
+      });
+      emit({ phase: 'written', runs: all.length });
+    }
+    for (const b of batch) cursor.models[b.name] = b.built.state;
+    if (batch.length > 0) await store.setSyncState(key, cursor);
+    batch = [];
+  };
+  let done = 0;
+  let pendingRuns = 0;
+  for (const p of order) {
+    signal?.throwIfAborted();
+    const built = buildModel(p, { server, observedAt, now: now(), runs, cwd, logger });
+    if (built.changed) summary.modelsChanged++;
+    batch.push({ name: p.name, built });
+    pendingRuns += built.runs.length;
+    done++;
+    emit({
+      phase: 'model',
+      model: p.name,
+      done,
+      total: order.length,
+      versions: built.kinds.filter((k) => k === 'register').length,
+      promotions: built.kinds.filter((k) => k === 'promote').length,
+    });
+    if (pendingRuns >= batchSize) {
+      await flush();
+      pendingRuns = 0;
+    }
+  }
+  await flush();
+
+  // 5. Unchanged models: only their "seen" time moves. Models gone from a full listing are dropped.
+  for (const m of models) {
+    const state = cursor.models[m.name];
+    if (state && !planned.has(m.name)) state.seen = observedAt;
+  }
+  if (options.model === undefined) {
+    for (const name of Object.keys(cursor.models)) {
+      if (!listed.has(name)) {
+        logger.info('mlflow sync: registered model no longer listed (deleted or renamed)', { model: name });
+        delete cursor.models[name];
+      }
+    }
+  }
+  await store.setSyncState(key, cursor);
+
+  summary.requests = client.requestCount - requestsBefore;
+  summary.durationMs = Math.round(performance.now() - started);
+  logger.info('mlflow sync done', { ...summary });
+  emit({ phase: 'done', summary });
+  return summary;
+}
+
+/** Models in name order, except that a model comes after the models its versions were copied from. */
+function copyOrder(planned: Planned[]): Planned[] {
+  const byName = new Map(planned.map((p) => [p.name, p]));
+  const out: Planned[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (p: Planned) => {
+    if (state.get(p.name)) return;
+    state.set(p.name, 'visiting');
+    for (const v of p.versions ?? []) {
+      const src = parseModelVersionUri(v.source);
+      const dep = src && src.name !== p.name ? byName.get(src.name) : undefined;
+      if (dep && state.get(dep.name) !== 'visiting') visit(dep);
+    }
+    state.set(p.name, 'done');
+    out.push(p);
+  };
+  for (const p of [...planned].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) visit(p);
+  return out;
+}
+
+/** Source runs by id: a batched search across experiments when there are several, else one get each. */
+async function fetchRuns(
+  client: MlflowClient,
+  ids: string[],
+  call: { signal?: AbortSignal | undefined },
+  logger: Logger,
+): Promise<Map<string, Run | undefined>> {
+  const out = new Map<string, Run | undefined>();
+  if (ids.length >= RUN_SEARCH_THRESHOLD) {
+    const experiments = await client.listExperiments(call);
+    const experimentIds = experiments.map((e) => e.experimentId);
+    for (let i = 0; i < ids.length && experimentIds.length > 0; i += RUN_SEARCH_CHUNK) {
+      const chunk = ids.slice(i, i + RUN_SEARCH_CHUNK);
+      let token: string | undefined;
+      do {
+        const page = await client.searchRuns(
+          {
+            experimentIds,
+            filter: `attributes.run_id IN (${chunk.map((id) => `'${id.replace(/'/g, '')}'`).join(', ')})`,
+            maxResults: 1000,
+            ...(token ? { pageToken: token } : {}),
+          },
+          call,
+        );
+        for (const run of page.items) out.set(run.info.runId, run);
+        token = page.nextPageToken;
+      } while (token);
+    }
+  }
+  for (const id of ids) {
+    if (out.has(id)) continue;
+    try {
+      out.set(id, await client.getRun(id, call));
+    } catch (error) {
+      // A run on another server (run_link) or deleted for good: the version is still registered.
+      if (!isMlflowError(error, 404)) throw error;
+      logger.warn('mlflow sync: source run not found; registering the version without its datasets', {
+        runId: id,
+      });
+      out.set(id, undefined);
+    }
+  }
+  return out;
+}
+
+interface BuildContext {
+  server: string;
+  observedAt: number;
+  now: number;
+  runs: Map<string, Run | undefined>;
+  cwd: string;
+  logger: Logger;
+}
+
+function runMetadata(run: Run | undefined): Record<string, unknown> {
+  if (!run) return {};
+  return {
+    runName: run.info.runName,
+    experimentId: run.info.experimentId,
+    runStatus: run.info.status,
+    runStartTime: run.info.startTime === undefined ? null : new Date(run.info.startTime).toISOString(),
+    runEndTime: run.info.endTime === undefined ? null : new Date(run.info.endTime).toISOString(),
+    user: run.tags['mlflow.user'] ?? '',
+    params: Object.fromEntries(Object.entries(run.params).slice(0, 200)),
+    metrics: Object.fromEntries(run.metrics.slice(0, 200).map((m) => [m.key, m.value])),
+  };
+}
+
+/** The runs of one model's changes, and its new cursor state. */
+function buildModel(p: Planned, ctx: BuildContext): Built {
+  const { model, prev } = p;
+  const name = model.name;
+  const runs: ComponentRunInput[] = [];
+  const kinds: Built['kinds'] = [];
+  const prevVersions = prev?.versions ?? {};
+  const versions: Record<string, VersionState> = p.versions === undefined ? { ...prevVersions } : {};
+  const key = (version: string, event: string, timestamp: number) =>
+    mlflowRunKey({ server: ctx.server, model: name, version, event, timestamp });
+  const common = { source: 'mlflow' as const, status: 'succeeded' as const };
+
+  let pending = false;
+  for (const v of p.versions ?? []) {
+    // Not registered yet: left out of the cursor, so a later sync picks it up.
+    if (v.status === 'PENDING_REGISTRATION') {
+      pending = true;
+      continue;
+    }
+    const state: VersionState = { created: v.creationTimestamp, stage: v.currentStage, tags: hashTags(v.tags) };
+    versions[v.version] = state;
+    const before = prevVersions[v.version];
+    const registerKey = key(v.version, 'register', v.creationTimestamp);
+    const failed = v.status === 'FAILED_REGISTRATION';
+    if (!before) {
+      runs.push(registerRun(name, v, registerKey, ctx));
+      kinds.push('register');
+    } else if (before.tags !== state.tags) {
+      runs.push({
+        ...common,
+        status: failed ? 'failed' : 'succeeded',
+        component: 'register',
+        runKey: registerKey,
+        startedAt: new Date(v.creationTimestamp),
+        endedAt: new Date(v.creationTimestamp),
+        metadata: { versionTags: v.tags },
+      });
+      kinds.push('update');
+    }
+    const previousStage = before?.stage ?? 'None';
+    if (v.currentStage !== previousStage) {
+      const holders = Object.entries(prevVersions)
+        .filter(([ver, s]) => ver !== v.version && s.stage === v.currentStage)
+        .map(([ver]) => ver);
+      const at = Math.max(v.lastUpdatedTimestamp, v.creationTimestamp);
+      runs.push({
+        ...common,
+        component: 'promote',
+        runKey: key(v.version, `stage.${v.currentStage}`, at),
+        startedAt: new Date(at),
+        endedAt: new Date(at),
+        inputs: [
+          { uri: versionUri(name, v.version), type: 'model' },
+          ...holders.map((h) => ({ uri: stageUri(name, v.currentStage), version: h, type: 'model' as const })),
+        ],
+        outputs: [{ uri: stageUri(name, v.currentStage), version: v.version, type: 'model' }],
+        metadata: {
+          trackingUri: ctx.server,
+          model: name,
+          version: v.version,
+          kind: 'stage',
+          action: 'transition',
+          stage: v.currentStage,
+          previousStage,
+          previousVersions: holders,
+        },
+      });
+      kinds.push('promote');
+    }
+  }
+
+  // Aliases: set, moved, or removed since the last sync.
+  const aliases: ModelState['aliases'] = {};
+  const createdOf = (version: string) =>
+    versions[version]?.created ?? prevVersions[version]?.created ?? model.creationTimestamp;
+  for (const [alias, version] of Object.entries(model.aliases)) {
+    const before = prev?.aliases[alias];
+    if (before && before.version === version) {
+      aliases[alias] = before;
+      continue;
+    }
+    // Aliases carry no timestamp: the move happened after the last look and after the version existed.
+    const at = Math.max(prev?.seen ?? 0, createdOf(version), before?.at ?? 0);
+    aliases[alias] = { version, at };
+    runs.push({
+      ...common,
+      component: 'promote',
+      runKey: key(version, `alias.${alias}`, at),
+      startedAt: new Date(at),
+      endedAt: new Date(Math.max(at, ctx.now)),
+      inputs: [
+        { uri: versionUri(name, version), type: 'model' },
+        ...(before ? [{ uri: aliasUri(name, alias), version: before.version, type: 'model' as const }] : []),
+      ],
+      outputs: [{ uri: aliasUri(name, alias), version, type: 'model' }],
+      metadata: {
+        trackingUri: ctx.server,
+        model: name,
+        version,
+        kind: 'alias',
+        action: before ? 'moved' : 'set',
+        alias,
+        previousVersion: before?.version ?? null,
+        detectedAt: new Date(ctx.now).toISOString(),
+      },
+    });
+    kinds.push('promote');
+  }
+  for (const [alias, before] of Object.entries(prev?.aliases ?? {})) {
+    if (alias in model.aliases) continue;
+    const at = Math.max(prev?.seen ?? 0, before.at);
+    runs.push({
+      ...common,
+      component: 'promote',
+      runKey: key(before.version, `alias.${alias}.deleted`, at),
+      startedAt: new Date(at),
+      endedAt: new Date(Math.max(at, ctx.now)),
+      inputs: [{ uri: aliasUri(name, alias), version: before.version, type: 'model' }],
+      outputs: [{ uri: aliasUri(name, alias), version: '', type: 'model' }],
+      metadata: {
+        trackingUri: ctx.server,
+        model: name,
+        version: before.version,
+        kind: 'alias',
+        action: 'removed',
+        alias,
+        previousVersion: before.version,
+        detectedAt: new Date(ctx.now).toISOString(),
+      },
+    });
+    kinds.push('promote');
+  }
+
+  const state: ModelState = {
+    // A pending version may turn READY without bumping the model: look again next time.
+    updated: pending ? -1 : model.lastUpdatedTimestamp,
+    seen: ctx.observedAt,
+    tags: model.tags,
+    aliases,
+    versions,
+  };
+  const changed =
+    runs.length > 0 ||
+    !prev ||
+    prev.updated !== state.updated ||
+    !sameRecord(prev.tags, state.tags) ||
+    Object.keys(prev.versions).length !== Object.keys(versions).length;
+  return { changed, runs, kinds, state };
+}
+
+function registerRun(name: string, v: ModelVersion, runKey: string, ctx: BuildContext): ComponentRunInput {
+  const run = v.runId ? ctx.runs.get(v.runId) : undefined;
+  const copyOf = parseModelVersionUri(v.source);
+  const inputs: PointerInput[] = [];
+  if (copyOf) inputs.push({ uri: versionUri(copyOf.name, copyOf.version), type: 'model' });
+  else if (v.source) inputs.push({ uri: v.source, type: 'model' });
+  const datasets = (run?.datasetInputs ?? []).map((d) => datasetPointer(d, ctx.cwd));
+  for (const d of datasets) inputs.push({ uri: d.uri, version: d.version, type: 'data' });
+  const where = `${name}/${v.version}`;
+  const failed = v.status === 'FAILED_REGISTRATION';
+  const gitCommit = run?.tags['mlflow.source.git.commit'];
+  return {
+    component: 'register',
+    runKey,
+    source: 'mlflow',
+    status: failed ? 'failed' : 'succeeded',
+    startedAt: new Date(v.creationTimestamp),
+    endedAt: new Date(v.creationTimestamp),
+    ...(gitCommit ? { gitCommit } : {}),
+    ...(failed ? { error: { message: v.statusMessage || 'registration failed', type: 'FAILED_REGISTRATION' } } : {}),
+    inputs: inputs.filter((pointer) => validPointer(pointer, ctx.cwd, ctx.logger, where)),
+    outputs: [{ uri: versionUri(name, v.version), type: 'model' }],
+    metadata: {
+      trackingUri: ctx.server,
+      model: name,
+      version: v.version,
+      source: v.source,
+      ...(copyOf ? { copyOf: versionUri(copyOf.name, copyOf.version) } : {}),
+      runId: v.runId,
+      ...(v.runLink ? { runLink: v.runLink } : {}),
+      description: v.description,
+      versionTags: v.tags,
+      ...runMetadata(run),
+      datasets: datasets.map((d) => ({
+        name: d.name,
+        digest: d.version,
+        sourceType: d.sourceType,
+        context: d.context,
+        uri: d.uri,
+        dvc: d.dvc,
+      })),
+    },
+  };
+}
+
+/** One line for the CLI: `mlflow http://host:5000: 50 models (3 changed), 12 new versions, 2 promotions; 57 requests in 1.2 s`. */
+export function formatSummary(summary: MlflowSyncSummary): string {
+  const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+  const parts = [
+    `${plural(summary.models, 'model')} (${summary.modelsChanged} changed)`,
+    plural(summary.versions, 'new version'),
+    plural(summary.promotions, 'promotion'),
+  ];
+  if (summary.updated > 0) parts.push(`${summary.updated} updated`);
+  return `mlflow ${summary.server}: ${parts.join(', ')}; ${plural(summary.requests, 'request')} in ${(summary.durationMs / 1000).toFixed(1)} s`;
+}
+
+/** Options of {@link watchMlflow}. */
+export interface WatchMlflowOptions extends Omit<SyncMlflowOptions, 'signal' | 'onProgress'> {
+  /** Pause between syncs. @default 60_000 */
+  intervalMs?: number;
+  /** Stops the loop (the promise then resolves). */
+  signal?: AbortSignal;
+  /** Each sync's summary. */
+  onSync?: (summary: MlflowSyncSummary) => void;
+  /** A failed sync; the loop goes on. @default logs a warning */
+  onError?: (error: unknown) => void;
+  onProgress?: (event: MlflowSyncProgress) => void;
+}
+
+/**
+ * Syncs now, then every `intervalMs`, until the signal aborts (then resolves). A failed sync is
+ * reported and retried at the next tick; its cursor stays where the last success left it.
+ */
+export async function watchMlflow(options: WatchMlflowOptions): Promise<void> {
+  const { intervalMs = 60_000, signal, onSync, onError, ...rest } = options;
+  const logger = options.logger ?? silentLogger;
+  const client = options.client ?? new MlflowClient(options.env === undefined ? {} : { env: options.env });
+  while (!signal?.aborted) {
+    try {
+      const summary = await syncMlflow({ ...rest, client, ...(signal ? { signal } : {}) });
+      onSync?.(summary);
+    } catch (error) {
+      if (signal?.aborted) break;
+      if (onError) onError(error);
+      else logger.warn('mlflow sync failed; retrying at the next interval', { error: (error as Error).message });
+    }
+    await new Promise<void>((resolve) => {
+      if (signal?.aborted) return resolve();
+      const timer = setTimeout(done, intervalMs);
+      function done() {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      }
+      signal?.addEventListener('abort', done, { once: true });
+    });
+  }
+}
