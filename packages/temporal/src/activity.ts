@@ -1,0 +1,397 @@
+import {
+  type ComponentRunInput,
+  type Logger,
+  type PointerInput,
+  type RunStatus,
+  temporalRunKey,
+} from '@mltrace/core';
+import { CompleteAsyncError, Context, type Info } from '@temporalio/activity';
+import {
+  ApplicationFailure,
+  CancelledFailure,
+  defaultPayloadConverter,
+  type Payload,
+} from '@temporalio/common';
+import type { ActivityExecuteInput, ActivityInboundCallsInterceptor, Next } from '@temporalio/worker';
+import { type CheckResult, componentOf, type RegisteredComponent } from './component.js';
+import { RunDescriber } from './describe.js';
+import type { ResolvedOptions } from './options.js';
+import { scrubText } from './sanitize.js';
+import { asLineageHeader, LINEAGE_HEADER, type LineageHeader } from './workflow/header.js';
+import type { LineageWriter } from './writer.js';
+
+/** What activity code adds to its own attempt's record through {@link addInput} and friends. */
+interface Collector {
+  inputs: Array<string | PointerInput>;
+  outputs: Array<string | PointerInput>;
+  metadata: Record<string, unknown>;
+  /** The attempt's lineage header (for clients started inside the activity). */
+  header: Payload | undefined;
+  info: Info;
+}
+
+const collectors = new WeakMap<Context, Collector>();
+
+function currentCollector(): Collector | undefined {
+  try {
+    return collectors.get(Context.current());
+  } catch {
+    return undefined; // not in an activity
+  }
+}
+
+/**
+ * Adds input pointers to the current activity attempt's run (from inside an activity; a no-op
+ * returning false elsewhere, or when the worker has no mltrace plugin).
+ */
+export function addInput(...pointers: Array<string | PointerInput>): boolean {
+  const collector = currentCollector();
+  if (!collector) return false;
+  collector.inputs.push(...pointers);
+  return true;
+}
+
+/** Adds output pointers to the current activity attempt's run; see {@link addInput}. */
+export function addOutput(...pointers: Array<string | PointerInput>): boolean {
+  const collector = currentCollector();
+  if (!collector) return false;
+  collector.outputs.push(...pointers);
+  return true;
+}
+
+/**
+ * Adds free-form metadata to the current attempt's run (merged; redacted and size-capped like
+ * arguments). Returns false outside an activity attempt recorded by mltrace.
+ */
+export function addMetadata(metadata: Record<string, unknown>): boolean {
+  const collector = currentCollector();
+  if (!collector) return false;
+  Object.assign(collector.metadata, metadata);
+  return true;
+}
+
+/** The lineage context of the current activity attempt, for a client started inside it. */
+export function currentLineage(): { header: Payload | undefined; info: Info } | undefined {
+  const collector = currentCollector();
+  return collector ? { header: collector.header, info: collector.info } : undefined;
+}
+
+/** The outcome of one `component()` check. */
+export interface CheckOutcome {
+  name: string;
+  phase: 'before' | 'after';
+  passed: boolean;
+  message?: string;
+}
+
+async function runChecks(
+  checks: RegisteredComponent['beforeRun'],
+  phase: 'before' | 'after',
+  args: unknown[],
+): Promise<CheckOutcome[]> {
+  const out: CheckOutcome[] = [];
+  for (const { name, check } of checks) {
+    let verdict: CheckResult;
+    try {
+      verdict = await check(...args);
+    } catch (error) {
+      out.push({
+        name,
+        phase,
+        passed: false,
+        message: error instanceof Error ? error.message : String(error),
+      });
+      continue;
+    }
+    if (verdict === false) out.push({ name, phase, passed: false });
+    else if (typeof verdict === 'string') out.push({ name, phase, passed: false, message: verdict });
+    else out.push({ name, phase, passed: true });
+  }
+  return out;
+}
+
+/** One registered activity. */
+interface Registration {
+  fn: unknown;
+  spec: RegisteredComponent | undefined;
+  code: string | undefined;
+}
+
+/** The mutable state of one attempt; records are built from it at flush time. */
+interface Attempt {
+  key: string;
+  info: Info;
+  startedAt: Date;
+  args: unknown[];
+  header: Payload | undefined;
+  collector: Collector;
+  checks: CheckOutcome[];
+  status: RunStatus;
+  endedAt?: Date;
+  result?: unknown;
+  error?: unknown;
+  cancelReason?: string;
+}
+
+/** Failure type of a check that fails an attempt (`onCheckFailure: 'fail'`). */
+export const CHECK_FAILED_TYPE = 'MltraceCheckFailed';
+
+/**
+ * Records activity attempts: registered activities and their specs, the worker's git commit,
+ * and the activity interceptor that turns each attempt into records for the writer.
+ */
+export class ActivityRecorder {
+  private readonly activities = new Map<string, Registration>();
+  private readonly describer: RunDescriber;
+  private readonly logger: Logger;
+  gitCommit: string | undefined;
+
+  constructor(
+    private readonly config: ResolvedOptions,
+    private readonly writer: LineageWriter,
+  ) {
+    this.describer = new RunDescriber(config);
+    this.logger = config.logger;
+  }
+
+  /** Registers a worker's activities (their `component()` specs and code). */
+  register(activities: object | undefined): void {
+    if (!activities) return;
+    const names = new Set<string>(Object.keys(activities));
+    for (let proto = Object.getPrototypeOf(activities); proto && proto !== Object.prototype; ) {
+      for (const name of Object.getOwnPropertyNames(proto)) if (name !== 'constructor') names.add(name);
+      proto = Object.getPrototypeOf(proto);
+    }
+    for (const name of names) {
+      const fn = (activities as Record<string, unknown>)[name];
+      if (typeof fn !== 'function') continue;
+      this.activities.set(name, { fn, spec: componentOf(fn), code: undefined });
+    }
+  }
+
+  /** The activity interceptor of one attempt. */
+  interceptor(ctx: Context): ActivityInboundCallsInterceptor {
+    return { execute: (input, next) => this.execute(ctx, input, next) };
+  }
+
+  private async execute(
+    ctx: Context,
+    input: ActivityExecuteInput,
+    next: Next<ActivityInboundCallsInterceptor, 'execute'>,
+  ): Promise<unknown> {
+    let attempt: Attempt;
+    try {
+      attempt = this.begin(ctx, input);
+    } catch (error) {
+      this.logger.warn('mltrace: cannot record an activity attempt', { error: String(error) });
+      return next(input);
+    }
+    const spec = this.activities.get(attempt.info.activityType)?.spec;
+    if (spec && spec.beforeRun.length > 0) {
+      await this.check(attempt, spec, 'before', input.args);
+    }
+    let result: unknown;
+    try {
+      result = await next(input);
+    } catch (error) {
+      this.fail(ctx, attempt, error);
+      throw error;
+    }
+    if (spec && spec.afterRun.length > 0) {
+      await this.check(attempt, spec, 'after', [result, ...input.args]);
+    }
+    this.finish(attempt, 'succeeded', result);
+    return result;
+  }
+
+  private begin(ctx: Context, input: ActivityExecuteInput): Attempt {
+    const info = ctx.info;
+    const header = input.headers[LINEAGE_HEADER];
+    const collector: Collector = { inputs: [], outputs: [], metadata: {}, header, info };
+    collectors.set(ctx, collector);
+    const attempt: Attempt = {
+      key: runKeyOf(info),
+      info,
+      startedAt: new Date(),
+      args: input.args,
+      header,
+      collector,
+      checks: [],
+      status: 'running',
+    };
+    if (this.config.recordStart) this.writer.enqueue(() => this.build(attempt, 'running'), attempt.key);
+    return attempt;
+  }
+
+  private async check(
+    attempt: Attempt,
+    spec: RegisteredComponent,
+    phase: 'before' | 'after',
+    args: unknown[],
+  ): Promise<void> {
+    const checks = phase === 'before' ? spec.beforeRun : spec.afterRun;
+    const outcomes = await runChecks(checks, phase, args);
+    attempt.checks.push(...outcomes);
+    const failed = outcomes.filter((o) => !o.passed);
+    if (failed.length === 0) return;
+    const message = `mltrace ${phase}-run check(s) failed for ${attempt.info.activityType}: ${failed
+      .map((o) => (o.message ? `${o.name} (${o.message})` : o.name))
+      .join(', ')}`;
+    if ((spec.onCheckFailure ?? this.config.onCheckFailure) === 'fail') {
+      const failure = ApplicationFailure.create({ type: CHECK_FAILED_TYPE, message, nonRetryable: true });
+      this.finish(attempt, 'failed', undefined, failure);
+      throw failure;
+    }
+    this.logger.warn(scrubText(message), { runKey: attempt.key });
+  }
+
+  private fail(ctx: Context, attempt: Attempt, error: unknown): void {
+    if (error instanceof CompleteAsyncError) {
+      this.finish(attempt, 'pending');
+      return;
+    }
+    const aborted = ctx.cancellationSignal.aborted;
+    if (aborted && (error instanceof CancelledFailure || (error as Error | null)?.name === 'AbortError')) {
+      const reason = ctx.cancellationSignal.reason;
+      attempt.cancelReason = reason instanceof Error ? reason.message : String(reason ?? 'CANCELLED');
+      this.finish(attempt, 'cancelled', undefined, error);
+      return;
+    }
+    this.finish(attempt, 'failed', undefined, error);
+  }
+
+  private finish(attempt: Attempt, status: RunStatus, result?: unknown, error?: unknown): void {
+    if (attempt.status !== 'running') return;
+    attempt.status = status;
+    if (status !== 'pending') attempt.endedAt = new Date();
+    attempt.result = result;
+    attempt.error = error;
+    this.writer.enqueue(() => this.build(attempt, status), attempt.key);
+  }
+
+  /** Builds the run of an attempt (at flush time). */
+  build(attempt: Attempt, status: RunStatus): ComponentRunInput {
+    const { info, collector } = attempt;
+    const registration = this.activities.get(info.activityType);
+    const spec = registration?.spec;
+    const header = decodeHeader(attempt.header);
+    const final = status !== 'running';
+    const component = this.config.componentName({
+      activityType: info.activityType,
+      declared: spec?.name,
+      workflowType: info.workflowType,
+      isLocal: info.isLocal,
+    });
+    const describer = this.describer;
+    const inputs = describer.pointers(
+      'inputs',
+      info.activityType,
+      spec,
+      attempt.args,
+      undefined,
+      collector.inputs,
+    );
+    const outputs =
+      status === 'succeeded'
+        ? describer.pointers(
+            'outputs',
+            info.activityType,
+            spec,
+            attempt.args,
+            attempt.result,
+            collector.outputs,
+          )
+        : describer.normalise(collector.outputs);
+    const metadata: Record<string, unknown> = {
+      activityType: info.activityType,
+      activityId: info.activityId,
+      isLocal: info.isLocal,
+      taskQueue: info.taskQueue,
+      scheduledAt: new Date(info.currentAttemptScheduledTimestampMs).toISOString(),
+    };
+    if (header) metadata.pipelineRun = header.pipelineRun;
+    if (this.config.recordValues) {
+      metadata.args = describer.preview(attempt.args);
+      if (status === 'succeeded' && attempt.result !== undefined)
+        metadata.result = describer.preview(attempt.result);
+    }
+    if (attempt.checks.length > 0) metadata.checks = attempt.checks;
+    if (attempt.cancelReason) metadata.cancelReason = attempt.cancelReason;
+    if (final && Object.keys(collector.metadata).length > 0)
+      metadata.extra = describer.preview(collector.metadata);
+    const workflowId = info.workflowExecution?.workflowId;
+    const run: ComponentRunInput = {
+      runKey: attempt.key,
+      component,
+      source: 'temporal',
+      status,
+      startedAt: attempt.startedAt,
+      endedAt: attempt.endedAt ?? null,
+      attempt: info.attempt,
+      workflow: {
+        namespace: info.namespace,
+        ...(workflowId ? { workflowId, runId: info.workflowExecution?.runId } : {}),
+        ...(info.workflowType ? { workflowType: info.workflowType } : {}),
+        taskQueue: info.taskQueue,
+        ...(header?.parent ? { parentWorkflowId: header.parent.workflowId } : {}),
+        ...(header?.root || workflowId ? { rootWorkflowId: header?.root?.workflowId ?? workflowId } : {}),
+      },
+      metadata,
+      inputs,
+      outputs,
+    };
+    if (this.gitCommit) run.gitCommit = this.gitCommit;
+    const code = this.code(registration);
+    if (code) run.codeSnapshot = code;
+    if (final && attempt.error !== undefined && status !== 'pending') run.error = errorOf(attempt);
+    return run;
+  }
+
+  private code(registration: Registration | undefined): string | undefined {
+    if (!registration || this.config.maxCodeSnapshotChars === 0) return undefined;
+    if (registration.code === undefined) {
+      try {
+        registration.code = String(registration.fn).slice(0, this.config.maxCodeSnapshotChars);
+      } catch {
+        registration.code = '';
+      }
+    }
+    return registration.code || undefined;
+  }
+}
+
+/** `temporal:<namespace>/<workflowId>/<runId>/<activityId>/<attempt>` (standalone activities: by activity run id). */
+export function runKeyOf(info: Info): string {
+  const execution = info.workflowExecution;
+  return temporalRunKey({
+    namespace: info.namespace,
+    workflowId: execution?.workflowId ?? '-standalone',
+    runId: execution?.runId ?? info.activityRunId ?? '-',
+    activityId: info.activityId,
+    attempt: info.attempt,
+  });
+}
+
+function decodeHeader(payload: Payload | undefined): LineageHeader | undefined {
+  if (!payload) return undefined;
+  try {
+    return asLineageHeader(defaultPayloadConverter.fromPayload(payload));
+  } catch {
+    return undefined;
+  }
+}
+
+function errorOf(attempt: Attempt): { message: string; type?: string } {
+  const error = attempt.error;
+  if (attempt.status === 'cancelled') {
+    return { message: scrubText(attempt.cancelReason ?? 'CANCELLED'), type: 'CancelledFailure' };
+  }
+  const message = scrubText(error instanceof Error ? error.message : String(error));
+  const type =
+    error instanceof ApplicationFailure && error.type
+      ? error.type
+      : error instanceof Error
+        ? error.name
+        : typeof error;
+  return { message, type };
+}

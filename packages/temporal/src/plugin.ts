@@ -1,0 +1,108 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { SimplePlugin } from '@temporalio/plugin';
+import type { ReplayWorkerOptions, Worker, WorkerOptions } from '@temporalio/worker';
+import { ActivityRecorder } from './activity.js';
+import { MltraceWorkflowClientInterceptor } from './client.js';
+import { gitCommitOf } from './git.js';
+import { type MltracePluginOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import { LineageWriter, type WriterStats } from './writer.js';
+
+/**
+ * The path of a workflow interceptor module of this package: the compiled `.js` next to this
+ * file, or the `.ts` source when running from source (tests); the workflow bundler compiles both.
+ */
+export function workflowInterceptorModule(searchAttributes = false): string {
+  const name = searchAttributes ? 'search-attributes' : 'index';
+  const js = fileURLToPath(new URL(`./workflow/${name}.js`, import.meta.url));
+  if (existsSync(js)) return js;
+  return fileURLToPath(new URL(`./workflow/${name}.ts`, import.meta.url));
+}
+
+/**
+ * The mltrace plugin for Temporal workers, replay workers, the workflow bundler and clients.
+ * Create it with {@link createMltracePlugin}.
+ */
+export class MltracePlugin extends SimplePlugin {
+  /** The options with every default applied. */
+  readonly config: ResolvedOptions;
+  /** The queue to the lineage store: `plugin.writer.stats()`, `flush()`, `close()`. */
+  readonly writer: LineageWriter;
+  private readonly recorder: ActivityRecorder;
+  private gitResolved = false;
+
+  constructor(options: MltracePluginOptions = {}) {
+    const config = resolveOptions(options);
+    const writer = new LineageWriter({ ...config, logger: config.logger });
+    const recorder = new ActivityRecorder(config, writer);
+    const clientInterceptor = new MltraceWorkflowClientInterceptor();
+    super({
+      name: 'mltrace',
+      clientInterceptors: { workflow: [clientInterceptor] },
+      workerInterceptors: {
+        client: { workflow: [clientInterceptor] },
+        workflowModules: [workflowInterceptorModule(config.searchAttributes)],
+        activity: [(ctx) => ({ inbound: recorder.interceptor(ctx) })],
+      },
+    });
+    this.config = config;
+    this.writer = writer;
+    this.recorder = recorder;
+  }
+
+  /**
+   * Adds the interceptors and registers the worker's activities (their `component()` specs and
+   * code); resolves the git commit once and starts the writer (replaying any leftover spool).
+   */
+  override configureWorker(options: WorkerOptions): WorkerOptions {
+    this.recorder.register(options.activities);
+    if (!this.gitResolved) {
+      this.gitResolved = true;
+      this.recorder.gitCommit = gitCommitOf(this.config);
+    }
+    this.writer.start();
+    return super.configureWorker(options);
+  }
+
+  /** Adds the workflow interceptors (the activity side never runs on replay). */
+  override configureReplayWorker(options: ReplayWorkerOptions): ReplayWorkerOptions {
+    return super.configureReplayWorker(options);
+  }
+
+  /** Runs the worker, then flushes the writer when it shuts down. */
+  override runWorker(worker: Worker, next: (w: Worker) => Promise<void>): Promise<void> {
+    return super.runWorker(worker, async (w) => {
+      try {
+        await next(w);
+      } finally {
+        await this.writer.flush();
+      }
+    });
+  }
+
+  /** The writer's counters: queued, written, spooled, replayed, dropped... */
+  stats(): WriterStats {
+    return this.writer.stats();
+  }
+
+  /** Flushes and closes the writer (and the store, if the plugin opened it). */
+  close(): Promise<void> {
+    return this.writer.close();
+  }
+}
+
+/**
+ * Creates the mltrace plugin. Pass it to `Worker.create({ plugins })` (and to
+ * `bundleWorkflowCode({ plugins })` when bundling ahead of time), to `Worker.runReplayHistories`
+ * and to `new Client({ plugins })`.
+ *
+ * @example
+ * ```ts
+ * const plugin = createMltracePlugin({ store: await openPostgresStore({ url }) });
+ * const worker = await Worker.create({ connection, taskQueue, workflowsPath, activities, plugins: [plugin] });
+ * await worker.run(); // flushes lineage on shutdown
+ * ```
+ */
+export function createMltracePlugin(options: MltracePluginOptions = {}): MltracePlugin {
+  return new MltracePlugin(options);
+}
