@@ -1,0 +1,254 @@
+/**
+ * `syncDvc`: DVC history into the lineage store, incrementally. The cursor (sync state
+ * `dvc:<repoId>`) remembers the commits already synced; a sync reads only the commits not
+ * reachable from them, logs their runs (idempotent by run key), then the GTO tags not seen yet.
+ */
+import { type ComponentRunInput, type Logger, silentLogger } from '@mltrace/core';
+import type { LineageStore } from '@mltrace/store';
+import { shortSha } from './errors.js';
+import { checkRev, ObjectReader, openGitRepo } from './git.js';
+import { type DvcSyncIssue, readDvcHistory } from './history.js';
+import { readGtoPromotions } from './promotions.js';
+
+/** Options of {@link syncDvc}. */
+export interface SyncDvcOptions {
+  /** The store to write to. */
+  store: LineageStore;
+  /** The repository (any directory of its working tree). @default process.cwd() */
+  repo?: string;
+  /**
+   * What to sync: a revision (`HEAD`, a branch, a sha) or a range (`A..B`). A revision is synced
+   * incrementally (commits reachable from an earlier synced revision are skipped) and becomes part
+   * of the cursor; a range is synced as given and leaves the cursor alone.
+   * @default 'HEAD'
+   */
+  rev?: string;
+  /** Ignore the cursor and read the whole history again (still idempotent). @default false */
+  full?: boolean;
+  /** Also record GTO tags (model registry promotions). @default true */
+  gto?: boolean;
+  /** The repository's name in run keys and the sync state. @default the working tree's absolute path */
+  repoId?: string;
+  /** Merge the working tree's `.dvc/config.local` when computing remote URLs. @default true */
+  localConfig?: boolean;
+  /** How many runs one store transaction writes. @default 500 */
+  batchSize?: number;
+  /** Called as the sync goes: for a progress bar. */
+  onProgress?: (event: DvcSyncProgress) => void;
+  /** @default silentLogger */
+  logger?: Logger;
+}
+
+/**
+ * A progress event: `phase` says what is being done, `done` of `total` units (commits for
+ * `read`, runs for `write`, tags for `tags`).
+ */
+export interface DvcSyncProgress {
+  phase: 'read' | 'write' | 'tags' | 'done';
+  done: number;
+  total: number;
+}
+
+/** One problem of a sync: a file that could not be read at a commit, a shallow boundary, ... */
+export type DvcSyncError = DvcSyncIssue;
+
+/** What a sync did. */
+export interface DvcSyncSummary {
+  /** The working tree root. */
+  repo: string;
+  /** The revision or range synced. */
+  rev: string;
+  /** The commit `rev` resolved to (undefined for a range). */
+  head: string | undefined;
+  /** Whether the cursor limited the walk to commits not synced before. */
+  incremental: boolean;
+  /** Commits that changed a `.dvc` file or a `dvc.lock`, read this time. */
+  commitsRead: number;
+  /** Runs logged this time (stage runs, `.dvc` file runs, promotions). */
+  runsWritten: number;
+  /** Of these, how many were new to the store (the rest updated an existing run key). */
+  runsCreated: number;
+  stageRuns: number;
+  dataRuns: number;
+  promotionRuns: number;
+  /** Problems met; each names the commit and, where there is one, the file. The rest was synced. */
+  errors: DvcSyncError[];
+  durationMs: number;
+}
+
+/** The sync state stored per repository (`getSyncState('dvc:<repoId>')`). */
+export interface DvcSyncCursor {
+  version: 1;
+  /** Synced revisions: their commits and all their ancestors are done. Newest first. */
+  heads: string[];
+  /** GTO tag objects already recorded. */
+  gtoTags: string[];
+  /** Shallow boundaries met: when the clone is deepened, the next sync reads the whole history again. */
+  shallow: string[];
+  syncedAt: string;
+}
+
+/** How many synced heads the cursor keeps. */
+const MAX_HEADS = 16;
+
+/** The sync state key of a repository. */
+export function dvcSyncSource(repoId: string): string {
+  return `dvc:${repoId}`;
+}
+
+async function existingCommits(root: string, shas: string[]): Promise<string[]> {
+  if (shas.length === 0) return [];
+  const reader = new ObjectReader(root);
+  try {
+    const objects = await reader.readMany(shas.map((sha) => `${sha}^{commit}`));
+    return shas.filter((_, i) => objects[i]?.type === 'commit');
+  } finally {
+    await reader.close();
+  }
+}
+
+/**
+ * Syncs a DVC repository's history into the store: every stage execution recorded in a
+ * `dvc.lock` (at the commit where its entry changed), every `.dvc` file version, and every GTO
+ * promotion tag. Incremental and idempotent: re-running it writes nothing new. A file that cannot be
+ * read at a commit is reported in `errors` and the rest of the history is still synced.
+ *
+ * @example
+ * ```ts
+ * const summary = await syncDvc({ store, repo: '/work/taxi', onProgress: (e) => bar.update(e.done, e) });
+ * console.log(formatSummary(summary));
+ * ```
+ * @throws {InvalidInputError} when the path is not a git repository, is not a DVC project, or the revision is unknown
+ */
+export async function syncDvc(options: SyncDvcOptions): Promise<DvcSyncSummary> {
+  const started = performance.now();
+  const logger = options.logger ?? silentLogger;
+  const rev = options.rev ?? 'HEAD';
+  checkRev(rev);
+  const repo = await openGitRepo(options.repo ?? process.cwd());
+  const repoId = options.repoId ?? repo.root;
+  const source = dvcSyncSource(repoId);
+  const stored = await options.store.getSyncState<DvcSyncCursor>(source);
+  let cursor: DvcSyncCursor | undefined = stored?.version === 1 ? stored : undefined;
+
+  let full = options.full ?? false;
+  if (cursor && cursor.shallow.length > 0) {
+    const stillShallow = cursor.shallow.filter((sha) => repo.shallowCommits.has(sha));
+    if (stillShallow.length < cursor.shallow.length) {
+      logger.info('the clone was deepened since the last sync: reading the whole history again', {
+        repo: repo.root,
+      });
+      full = true;
+    }
+  }
+  const exclude = full || !cursor ? [] : await existingCommits(repo.root, cursor.heads);
+  if (cursor && exclude.length < cursor.heads.length && !full) {
+    logger.warn('some synced commits are gone (history rewritten?); they are no longer excluded', {
+      repo: repo.root,
+      missing: cursor.heads.filter((h) => !exclude.includes(h)),
+    });
+  }
+  const emit = (event: DvcSyncProgress) => options.onProgress?.(event);
+
+  const history = await readDvcHistory({
+    repo: repo.root,
+    rev,
+    exclude,
+    repoId,
+    localConfig: options.localConfig ?? true,
+    onCommit: (done, total) => emit({ phase: 'read', done, total }),
+  });
+  logger.debug('read DVC history', {
+    repo: repo.root,
+    rev,
+    commits: history.commitsRead,
+    runs: history.runs.length,
+  });
+
+  const errors = [...history.errors];
+  let promotions: ComponentRunInput[] = [];
+  let tagObjects = cursor?.gtoTags ?? [];
+  if (options.gto ?? true) {
+    const reader = new ObjectReader(repo.root);
+    try {
+      const seen = new Set(full ? [] : (cursor?.gtoTags ?? []));
+      const gto = await readGtoPromotions({
+        root: repo.root,
+        reader,
+        repoId,
+        seen,
+        localConfig: options.localConfig ?? true,
+      });
+      promotions = gto.runs;
+      tagObjects = gto.tagObjects;
+      errors.push(...gto.errors);
+      emit({ phase: 'tags', done: gto.runs.length, total: gto.runs.length });
+    } finally {
+      await reader.close();
+    }
+  }
+
+  const runs = [...history.runs, ...promotions];
+  const batchSize = Math.max(1, options.batchSize ?? 500);
+  let created = 0;
+  emit({ phase: 'write', done: 0, total: runs.length });
+  for (let i = 0; i < runs.length; i += batchSize) {
+    const result = await options.store.logRuns(runs.slice(i, i + batchSize));
+    created += result.runs.filter((r) => r.created).length;
+    emit({ phase: 'write', done: Math.min(i + batchSize, runs.length), total: runs.length });
+  }
+
+  if (history.head !== undefined) {
+    const shallow = [...new Set([...(full ? [] : (cursor?.shallow ?? [])), ...history.shallowBoundaries])];
+    cursor = {
+      version: 1,
+      heads: [history.head, ...(full ? [] : exclude).filter((h) => h !== history.head)].slice(0, MAX_HEADS),
+      gtoTags: tagObjects,
+      shallow: shallow.filter((sha) => repo.shallowCommits.has(sha)),
+      syncedAt: new Date().toISOString(),
+    };
+    await options.store.setSyncState(source, cursor);
+  } else if (options.gto ?? true) {
+    await options.store.setSyncState(source, {
+      ...(cursor ?? { version: 1, heads: [], shallow: [] }),
+      gtoTags: tagObjects,
+      syncedAt: new Date().toISOString(),
+    } satisfies DvcSyncCursor);
+  }
+
+  for (const error of errors) logger.warn(error.message, { commit: error.commit, file: error.file });
+  const summary: DvcSyncSummary = {
+    repo: repo.root,
+    rev,
+    head: history.head,
+    incremental: exclude.length > 0,
+    commitsRead: history.commitsRead,
+    runsWritten: runs.length,
+    runsCreated: created,
+    stageRuns: history.counts.stages,
+    dataRuns: history.counts.data,
+    promotionRuns: promotions.length,
+    errors,
+    durationMs: performance.now() - started,
+  };
+  emit({ phase: 'done', done: runs.length, total: runs.length });
+  return summary;
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/**
+ * The summary as text: one line (what was read and written, how long), then one indented line per
+ * error with its hint. What `mltrace sync dvc` prints.
+ */
+export function formatSummary(summary: DvcSyncSummary): string {
+  const head = summary.head ? ` at ${shortSha(summary.head)}` : '';
+  const parts = [
+    `${plural(summary.commitsRead, 'commit')} read`,
+    `${plural(summary.runsWritten, 'run')} written (${summary.runsCreated} new; ${summary.stageRuns} stage, ${summary.dataRuns} data, ${summary.promotionRuns} promotion)`,
+    plural(summary.errors.length, 'error'),
+  ];
+  const line = `dvc ${summary.repo} ${summary.rev}${head}${summary.incremental ? ' (incremental)' : ''}: ${parts.join(', ')} in ${(summary.durationMs / 1000).toFixed(1)} s`;
+  const details = summary.errors.map((e) => `  ${e.message}${e.hint ? `\n    hint: ${e.hint}` : ''}`);
+  return [line, ...details].join('\n');
+}
