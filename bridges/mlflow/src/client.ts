@@ -281,7 +281,10 @@ export class MlflowClient {
   // ---- registered models ------------------------------------------------------------------
 
   /** One page of registered models (prompts excluded by MLflow unless the filter names them). */
-  async searchRegisteredModels(params: SearchParams = {}, options?: CallOptions): Promise<Page<RegisteredModel>> {
+  async searchRegisteredModels(
+    params: SearchParams = {},
+    options?: CallOptions,
+  ): Promise<Page<RegisteredModel>> {
     const body = await this.call<{ registered_models?: WireRegisteredModel[]; next_page_token?: string }>(
       'GET',
       'registered-models/search',
@@ -337,7 +340,12 @@ export class MlflowClient {
   }
 
   /** Sets a tag on a registered model (does not bump its timestamp). */
-  async setRegisteredModelTag(name: string, key: string, value: string, options?: CallOptions): Promise<void> {
+  async setRegisteredModelTag(
+    name: string,
+    key: string,
+    value: string,
+    options?: CallOptions,
+  ): Promise<void> {
     await this.call(
       'POST',
       'registered-models/set-tag',
@@ -347,13 +355,23 @@ export class MlflowClient {
   }
 
   async deleteRegisteredModelTag(name: string, key: string, options?: CallOptions): Promise<void> {
-    await this.call('DELETE', 'registered-models/delete-tag', { name, key }, { idempotent: true, ...options });
+    await this.call(
+      'DELETE',
+      'registered-models/delete-tag',
+      { name, key },
+      { idempotent: true, ...options },
+    );
   }
 
   // ---- aliases ----------------------------------------------------------------------------
 
   /** Points an alias at a version, moving it if it pointed elsewhere. */
-  async setRegisteredModelAlias(name: string, alias: string, version: string, options?: CallOptions): Promise<void> {
+  async setRegisteredModelAlias(
+    name: string,
+    alias: string,
+    version: string,
+    options?: CallOptions,
+  ): Promise<void> {
     await this.call(
       'POST',
       'registered-models/alias',
@@ -400,7 +418,10 @@ export class MlflowClient {
    * Every version matching, all pages (10,000 per request), by default ordered by name and
    * version number (a stable order: LIMIT/OFFSET pages of a mutable order can skip rows).
    */
-  async listModelVersions(params: Omit<SearchParams, 'pageToken'> = {}, options?: CallOptions): Promise<ModelVersion[]> {
+  async listModelVersions(
+    params: Omit<SearchParams, 'pageToken'> = {},
+    options?: CallOptions,
+  ): Promise<ModelVersion[]> {
     return collect((pageToken) =>
       this.searchModelVersions(
         { maxResults: 10_000, orderBy: ['name ASC', 'version_number ASC'], ...params, pageToken },
@@ -411,7 +432,10 @@ export class MlflowClient {
 
   /** Every version of one registered model, oldest first. */
   async listVersionsOfModel(name: string, options?: CallOptions): Promise<ModelVersion[]> {
-    return this.listModelVersions({ filter: `name = ${mlflowString(name)}`, orderBy: ['version_number ASC'] }, options);
+    return this.listModelVersions(
+      { filter: `name = ${mlflowString(name)}`, orderBy: ['version_number ASC'] },
+      options,
+    );
   }
 
   /** One version, with its aliases. */
@@ -481,7 +505,12 @@ export class MlflowClient {
     );
   }
 
-  async deleteModelVersionTag(name: string, version: string, key: string, options?: CallOptions): Promise<void> {
+  async deleteModelVersionTag(
+    name: string,
+    version: string,
+    key: string,
+    options?: CallOptions,
+  ): Promise<void> {
     await this.call(
       'DELETE',
       'model-versions/delete-tag',
@@ -589,7 +618,12 @@ export class MlflowClient {
       {
         run_id: params.runId,
         params: wireTags(params.params),
-        metrics: Object.entries(params.metrics ?? {}).map(([key, value]) => ({ key, value, timestamp, step: 0 })),
+        metrics: Object.entries(params.metrics ?? {}).map(([key, value]) => ({
+          key,
+          value,
+          timestamp,
+          step: 0,
+        })),
         tags: wireTags(params.tags),
       },
       { idempotent: false, ...options },
@@ -619,7 +653,12 @@ export class MlflowClient {
 
   /** One page of experiments, deleted ones included by default. */
   async searchExperiments(
-    params: { filter?: string; maxResults?: number; pageToken?: string; viewType?: 'ACTIVE_ONLY' | 'DELETED_ONLY' | 'ALL' } = {},
+    params: {
+      filter?: string;
+      maxResults?: number;
+      pageToken?: string;
+      viewType?: 'ACTIVE_ONLY' | 'DELETED_ONLY' | 'ALL';
+    } = {},
     options?: CallOptions,
   ): Promise<Page<Experiment>> {
     const body = await this.call<{ experiments?: WireExperiment[]; next_page_token?: string }>(
@@ -675,13 +714,27 @@ export class MlflowClient {
   }
 
   async deleteWebhook(webhookId: string, options?: CallOptions): Promise<void> {
-    await this.call('DELETE', `webhooks/${encodeURIComponent(webhookId)}`, {}, { idempotent: true, ...options });
+    await this.call(
+      'DELETE',
+      `webhooks/${encodeURIComponent(webhookId)}`,
+      {},
+      { idempotent: true, ...options },
+    );
   }
 
   /** Makes the server send an example payload of `event` (default: the webhook's first event). */
-  async testWebhook(webhookId: string, event?: MlflowWebhookEventName, options?: CallOptions): Promise<WebhookTestResult> {
+  async testWebhook(
+    webhookId: string,
+    event?: MlflowWebhookEventName,
+    options?: CallOptions,
+  ): Promise<WebhookTestResult> {
     const body = await this.call<{
-      result?: { success?: boolean; response_status?: number; response_body?: string; error_message?: string };
+      result?: {
+        success?: boolean;
+        response_status?: number;
+        response_body?: string;
+        error_message?: string;
+      };
     }>(
       'POST',
       `webhooks/${encodeURIComponent(webhookId)}/test`,
@@ -695,7 +748,9 @@ export class MlflowClient {
 
   /** The server's MLflow version (`GET /version`). */
   async serverVersion(options?: CallOptions): Promise<string> {
-    return (await this.call<string>('GET', '/version', {}, { idempotent: true, text: true, ...options })).trim();
+    return (
+      await this.call<string>('GET', '/version', {}, { idempotent: true, text: true, ...options })
+    ).trim();
   }
 
   private redact(text: string): string {
@@ -711,7 +766,9 @@ export class MlflowClient {
     options: { idempotent: boolean; text?: boolean; signal?: AbortSignal },
   ): Promise<T> {
     const endpoint = `${method} ${path.replace(/^\//, '')}`;
-    let url = path.startsWith('/') ? `${this.trackingUri}${path}` : `${this.trackingUri}/api/2.0/mlflow/${path}`;
+    let url = path.startsWith('/')
+      ? `${this.trackingUri}${path}`
+      : `${this.trackingUri}/api/2.0/mlflow/${path}`;
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.auth.header) headers.authorization = this.auth.header;
     let body: string | undefined;
@@ -753,7 +810,12 @@ export class MlflowClient {
         const timedOut = timeout.aborted;
         const code = errorCodeOf(failure);
         const safeToRetry = options.idempotent || (!timedOut && code !== undefined && NOTHING_SENT.has(code));
-        this.logger.debug('mlflow request failed', { endpoint, attempt, ms, error: this.redact(causeMessage(failure)) });
+        this.logger.debug('mlflow request failed', {
+          endpoint,
+          attempt,
+          ms,
+          error: this.redact(causeMessage(failure)),
+        });
         if (safeToRetry && attempt <= this.retries) {
           await sleep(this.backoff(attempt), signal);
           continue;
@@ -779,7 +841,8 @@ export class MlflowClient {
               attempts: attempt,
               serverMessage: this.redact(text.slice(0, 200)),
               cause,
-              hint: "check that MLFLOW_TRACKING_URI is the tracking server's base URL (not a UI or proxy page)",
+              advice:
+                "check that MLFLOW_TRACKING_URI is the tracking server's base URL (not a UI or proxy page)",
             },
           );
         }
@@ -807,7 +870,9 @@ export class MlflowClient {
     idempotent: boolean,
   ): MlflowError {
     const tries = attempts > 1 ? ` (${attempts} attempts)` : '';
-    const notRetried = idempotent ? '' : ' (not retried: the server may have applied it; check before repeating)';
+    const notRetried = idempotent
+      ? ''
+      : ' (not retried: the server may have applied it; check before repeating)';
     if (timedOut) {
       const hint = `check MLFLOW_TRACKING_URI (${this.trackingUri}) and the server's load; the timeout is ${this.timeoutMs} ms (option timeoutMs)`;
       return new MlflowError(
@@ -821,7 +886,7 @@ export class MlflowClient {
           attempts,
           serverMessage: '',
           cause,
-          hint,
+          advice: hint,
         },
       );
     }
@@ -838,12 +903,18 @@ export class MlflowClient {
         attempts,
         serverMessage: '',
         cause,
-        hint,
+        advice: hint,
       },
     );
   }
 
-  private httpError(endpoint: string, response: Response, text: string, fields: Params, attempts: number): MlflowError {
+  private httpError(
+    endpoint: string,
+    response: Response,
+    text: string,
+    fields: Params,
+    attempts: number,
+  ): MlflowError {
     const status = response.status;
     let errorCode = `HTTP_${status}`;
     let serverMessage = '';
@@ -853,7 +924,7 @@ export class MlflowClient {
       if (typeof parsed.message === 'string') serverMessage = parsed.message;
     } catch {
       // Plain text (the basic-auth app, a proxy) or HTML: keep its start.
-      serverMessage = /<html/i.test(text) ? '' : text.trim().split('\n')[0]?.slice(0, 300) ?? '';
+      serverMessage = /<html/i.test(text) ? '' : (text.trim().split('\n')[0]?.slice(0, 300) ?? '');
     }
     serverMessage = this.redact(serverMessage);
     const name = typeof fields.name === 'string' ? fields.name : undefined;
@@ -870,7 +941,11 @@ export class MlflowClient {
       hint = /host/i.test(serverMessage)
         ? "the server's security middleware refused the Host header: start it with --allowed-hosts including this host"
         : `the credentials are valid but lack permission for ${endpoint}; ask an MLflow admin for READ (sync) or EDIT permission on the model or experiment`;
-    } else if (status === 404 && /DOES_NOT_EXIST|NOT_FOUND/.test(errorCode) && errorCode !== 'ENDPOINT_NOT_FOUND') {
+    } else if (
+      status === 404 &&
+      /DOES_NOT_EXIST|NOT_FOUND/.test(errorCode) &&
+      errorCode !== 'ENDPOINT_NOT_FOUND'
+    ) {
       if (name !== undefined && version !== undefined) {
         hint = `check the model name "${name}" and version ${version} (names are case-sensitive; deleted versions are gone)`;
       } else if (name !== undefined) {
@@ -901,7 +976,7 @@ export class MlflowClient {
         failure: 'http',
         attempts,
         serverMessage,
-        hint,
+        advice: hint,
       },
     );
   }

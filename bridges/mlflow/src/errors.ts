@@ -28,7 +28,8 @@ export interface MlflowErrorDetails {
   /** MLflow's own message (or the start of a plain-text body), secrets removed. */
   serverMessage: string;
   cause?: unknown;
-  hint: string;
+  /** What to do about it; the message already ends with it. */
+  advice: string;
 }
 
 function codeOf(failure: MlflowFailure, status: number): ErrorCode {
@@ -44,7 +45,8 @@ function codeOf(failure: MlflowFailure, status: number): ErrorCode {
  * The one error of the MLflow client: an HTTP error answered by MLflow (its
  * `{error_code, message}` JSON or a plain-text body from a proxy or the auth app), a timeout, or
  * an unreachable server. The message says what happened and what to do (it ends with the
- * {@link MlflowError.hint}); it never contains a token or a password.
+ * {@link MlflowError.advice}, which is therefore not repeated as a `hint`); it never contains a
+ * token or a password.
  *
  * Its `code` (shared by every mltrace error, for the CLI's exit code and the server's HTTP status)
  * follows the status: 400 `invalid_input`, 401/403 `config`, 404 `not_found`, 409 `conflict`,
@@ -64,9 +66,11 @@ export class MlflowError extends MltraceError {
   readonly attempts: number;
   /** MLflow's own message, secrets removed. */
   readonly serverMessage: string;
+  /** What to do about it (the end of the message). */
+  readonly advice: string;
 
   constructor(message: string, details: MlflowErrorDetails) {
-    super(codeOf(details.failure, details.status), message, { cause: details.cause, hint: details.hint });
+    super(codeOf(details.failure, details.status), message, { cause: details.cause });
     this.status = details.status;
     this.errorCode = details.errorCode;
     this.endpoint = details.endpoint;
@@ -74,6 +78,7 @@ export class MlflowError extends MltraceError {
     this.failure = details.failure;
     this.attempts = details.attempts;
     this.serverMessage = details.serverMessage;
+    this.advice = details.advice;
   }
 }
 

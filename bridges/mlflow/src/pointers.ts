@@ -50,7 +50,9 @@ export interface DatasetPointer extends PointerInput {
 function parseSource(source: string): Record<string, unknown> {
   try {
     const parsed: unknown = JSON.parse(source);
-    return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
+    return parsed && typeof parsed === 'object' && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : {};
   } catch {
     return {};
   }

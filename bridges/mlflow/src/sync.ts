@@ -158,7 +158,8 @@ function sameAliases(prev: ModelState['aliases'], now: Record<string, string>): 
 }
 
 function asCursor(value: unknown): Cursor {
-  if (value && typeof value === 'object' && (value as Cursor).format === CURSOR_FORMAT) return value as Cursor;
+  if (value && typeof value === 'object' && (value as Cursor).format === CURSOR_FORMAT)
+    return value as Cursor;
   return { format: CURSOR_FORMAT, models: {} };
 }
 
@@ -199,7 +200,11 @@ export async function syncMlflow(options: SyncMlflowOptions): Promise<MlflowSync
   return serialize(options.store, key, () => runSync(options, client, key));
 }
 
-async function runSync(options: SyncMlflowOptions, client: MlflowClient, key: string): Promise<MlflowSyncSummary> {
+async function runSync(
+  options: SyncMlflowOptions,
+  client: MlflowClient,
+  key: string,
+): Promise<MlflowSyncSummary> {
   const { store, signal } = options;
   const logger = options.logger ?? silentLogger;
   const now = options.now ?? Date.now;
@@ -460,7 +465,11 @@ function buildModel(p: Planned, ctx: BuildContext): Built {
       pending = true;
       continue;
     }
-    const state: VersionState = { created: v.creationTimestamp, stage: v.currentStage, tags: hashTags(v.tags) };
+    const state: VersionState = {
+      created: v.creationTimestamp,
+      stage: v.currentStage,
+      tags: hashTags(v.tags),
+    };
     versions[v.version] = state;
     const before = prevVersions[v.version];
     const registerKey = key(v.version, 'register', v.creationTimestamp);
@@ -494,7 +503,11 @@ function buildModel(p: Planned, ctx: BuildContext): Built {
         endedAt: new Date(at),
         inputs: [
           { uri: versionUri(name, v.version), type: 'model' },
-          ...holders.map((h) => ({ uri: stageUri(name, v.currentStage), version: h, type: 'model' as const })),
+          ...holders.map((h) => ({
+            uri: stageUri(name, v.currentStage),
+            version: h,
+            type: 'model' as const,
+          })),
         ],
         outputs: [{ uri: stageUri(name, v.currentStage), version: v.version, type: 'model' }],
         metadata: {
@@ -610,7 +623,9 @@ function registerRun(name: string, v: ModelVersion, runKey: string, ctx: BuildCo
     startedAt: new Date(v.creationTimestamp),
     endedAt: new Date(v.creationTimestamp),
     ...(gitCommit ? { gitCommit } : {}),
-    ...(failed ? { error: { message: v.statusMessage || 'registration failed', type: 'FAILED_REGISTRATION' } } : {}),
+    ...(failed
+      ? { error: { message: v.statusMessage || 'registration failed', type: 'FAILED_REGISTRATION' } }
+      : {}),
     inputs: inputs.filter((pointer) => validPointer(pointer, ctx.cwd, ctx.logger, where)),
     outputs: [{ uri: versionUri(name, v.version), type: 'model' }],
     metadata: {
@@ -676,7 +691,8 @@ export async function watchMlflow(options: WatchMlflowOptions): Promise<void> {
     } catch (error) {
       if (signal?.aborted) break;
       if (onError) onError(error);
-      else logger.warn('mlflow sync failed; retrying at the next interval', { error: (error as Error).message });
+      else
+        logger.warn('mlflow sync failed; retrying at the next interval', { error: (error as Error).message });
     }
     await new Promise<void>((resolve) => {
       if (signal?.aborted) return resolve();

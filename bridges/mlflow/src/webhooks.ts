@@ -71,7 +71,7 @@ export function verifyMlflowSignature(options: VerifyMlflowSignatureOptions): vo
   if (!/^\d+$/.test(timestamp) || Math.abs(nowSeconds - seconds) > tolerance) {
     throw new InvalidInputError(
       `webhook delivery timestamp ${timestamp.slice(0, 20)} is more than ${tolerance} s from now (stale or replayed)`,
-      { hint: "check the clocks of the MLflow server and the receiver" },
+      { hint: 'check the clocks of the MLflow server and the receiver' },
     );
   }
   const body = typeof options.body === 'string' ? Buffer.from(options.body) : options.body;
@@ -153,7 +153,10 @@ export interface MlflowWebhookHandler {
 function reply(response: ServerResponse, status: number, body: Record<string, unknown>): void {
   if (response.headersSent) return;
   const text = JSON.stringify(body);
-  response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  response.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+  });
   response.end(text);
 }
 
@@ -254,7 +257,10 @@ export function createMlflowWebhookHandler(options: MlflowWebhookHandlerOptions)
         try {
           await options.onEvent?.(event);
         } catch (error) {
-          logger.warn('mlflow webhook: onEvent failed', { event: event.event, error: (error as Error).message });
+          logger.warn('mlflow webhook: onEvent failed', {
+            event: event.event,
+            error: (error as Error).message,
+          });
         }
         if (event.model !== undefined) scheduleSync(event.model);
       })(),
