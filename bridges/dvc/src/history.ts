@@ -502,8 +502,10 @@ async function readWith(
   ): ComponentRunInput {
     history.counts.data++;
     const dir = dirOf(file.file);
-    const outs = file.outs.map((entry) => describeEntry(entry, root, dir, remote));
-    const deps = file.deps.map((entry) => describeEntry(entry, root, dir, remote));
+    // Imported data lives on the source repository's remote (where `dvc get --show-url` points too).
+    const outRemote = file.kind === 'import' ? undefined : remote;
+    const outs = file.outs.map((entry) => describeEntry(entry, root, dir, outRemote));
+    const deps = file.deps.map((entry) => describeEntry(entry, root, dir, undefined));
     const tracked = file.file.replace(/\.dvc$/, '');
     let inputs: PointerInput[] = [];
     const dvc: Record<string, unknown> = {

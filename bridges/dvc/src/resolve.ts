@@ -241,7 +241,7 @@ export async function resolveDvcPointer(options: ResolveDvcPointerOptions): Prom
     });
   }
   const dvcDir = join(repo.root, '.dvc');
-  const remoteUrl = remoteLocation(entry, found.config, dvcDir)?.url;
+  const remoteUrl = match.output.import ? undefined : remoteLocation(entry, found.config, dvcDir)?.url;
   const pointer: DvcPointer = {
     uri: repoPathUri(repo.root, repoPath),
     version: entry.hash,
@@ -277,7 +277,9 @@ export async function resolveDvcPointer(options: ResolveDvcPointerOptions): Prom
   pointer.isDir = false;
   if (typeof item.size === 'number') pointer.size = item.size;
   pointer.directory = { path: dirPath, version: entry.hash };
-  const fileRemote = remoteLocation({ ...entry, hash: item.md5 }, found.config, dvcDir);
+  const fileRemote = match.output.import
+    ? undefined
+    : remoteLocation({ ...entry, hash: item.md5 }, found.config, dvcDir);
   if (fileRemote) pointer.remoteUrl = fileRemote.url;
   return pointer;
 }
