@@ -84,6 +84,7 @@ export class LineageWriter {
   private pumping: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private started = false;
+  private startup: Promise<void> | undefined;
   private closed = false;
   private degraded = false;
   private nextReplayAt = 0;
@@ -125,7 +126,7 @@ export class LineageWriter {
     if (this.spool) {
       // Leftovers go first: until they are replayed, new records are spooled behind them, so
       // producers always reach the store before their consumers.
-      this.spool
+      this.startup = this.spool
         .hasBacklog()
         .then((backlog) => {
           if (backlog && !this.degraded) {
@@ -226,6 +227,7 @@ export class LineageWriter {
 
   private async drain(force: boolean): Promise<void> {
     try {
+      await this.startup;
       if (this.degraded && this.spool && (force || Date.now() >= this.nextReplayAt)) await this.replay();
       while (this.queue.length > 0) {
         const batch = this.take(this.options.batchSize);
