@@ -26,6 +26,11 @@ export interface SyncMlflowOptions {
    * were never synced). Always re-reads the model's versions, so version-tag changes are seen.
    */
   model?: string;
+  /**
+   * Sync only the registered models this MLflow search filter selects, e.g. `name LIKE 'fraud-%'`
+   * or `tags.team = 'risk'` (ignored with `model`). Models outside it keep their cursor.
+   */
+  filter?: string;
   /** Called as the sync advances (for a progress bar). */
   onProgress?: (event: MlflowSyncProgress) => void;
   /** @default silentLogger */
@@ -34,7 +39,10 @@ export interface SyncMlflowOptions {
   signal?: AbortSignal;
   /** Directory relative dataset paths are resolved against (where training ran, e.g. the DVC repo root). @default process.cwd() */
   cwd?: string;
-  /** Runs per store write (a model's runs are never split). @default 500 */
+  /**
+   * About how many new versions are fetched and written together, with the cursor (a model is
+   * never split). An interrupted sync keeps the groups it wrote. @default 500
+   */
   batchSize?: number;
   /** The clock (epoch ms). @default Date.now */
   now?: () => number;
@@ -46,7 +54,7 @@ export type MlflowSyncProgress =
   | { phase: 'listed'; models: number; changed: number }
   /** One changed model was processed (`done` of `total`). */
   | { phase: 'model'; model: string; done: number; total: number; versions: number; promotions: number }
-  /** A batch was written to the store. */
+  /** A group of models was written to the store, with the cursor. */
   | { phase: 'written'; runs: number }
   /** The sync finished. */
   | { phase: 'done'; summary: MlflowSyncSummary };
@@ -224,7 +232,7 @@ async function runSync(
   if (options.model !== undefined) {
     models = [await client.getRegisteredModel(options.model, call)];
   } else {
-    models = await client.listRegisteredModels({}, call);
+    models = await client.listRegisteredModels(options.filter ? { filter: options.filter } : {}, call);
   }
   const listed = new Map(models.map((m) => [m.name, m]));
 
@@ -246,8 +254,8 @@ async function runSync(
   }
 
   // A copy's source version must be in the store before the copy, or the edge is lost (edges are
-  // frozen): sync source models first, and in a one-model sync, fetch sources never synced.
-  if (options.model !== undefined) {
+  // frozen): sync source models first, and in a one-model or filtered sync, fetch sources never synced.
+  if (options.model !== undefined || options.filter) {
     const queue = [...planned.values()];
     while (queue.length > 0) {
       const p = queue.shift()!;
@@ -276,14 +284,8 @@ async function runSync(
   const order = copyOrder([...planned.values()]);
   emit({ phase: 'listed', models: listed.size, changed: order.length });
 
-  // 3. The source runs of new versions, with their dataset inputs.
-  const runIds = new Set<string>();
-  for (const p of order) {
-    for (const v of p.versions ?? []) if (v.runId && !p.prev?.versions[v.version]) runIds.add(v.runId);
-  }
-  const runs = await fetchRuns(client, [...runIds], call, logger);
-
-  // 4. Runs per model, written in batches with the cursor.
+  // 3. Per group of models (about `batchSize` new versions): the source runs of their new
+  // versions, then their runs and cursor state in one write. An interruption keeps the groups done.
   const summary: MlflowSyncSummary = {
     server,
     models: listed.size,
@@ -294,10 +296,35 @@ async function runSync(
     requests: 0,
     durationMs: 0,
   };
-  let batch: Array<{ name: string; built: Built }> = [];
-  const flush = async () => {
-    const all = batch.flatMap((b) => b.built.runs);
-    const kinds = batch.flatMap((b) => b.built.kinds);
+  const runs = new Map<string, Run | undefined>();
+  const newRunIds = (p: Planned) =>
+    (p.versions ?? []).filter((v) => v.runId && !p.prev?.versions[v.version]).map((v) => v.runId);
+  const groups: Planned[][] = [];
+  let group: Planned[] = [];
+  let groupSize = 0;
+  for (const p of order) {
+    const size = Math.max(1, newRunIds(p).length);
+    if (group.length > 0 && groupSize + size > batchSize) {
+      groups.push(group);
+      group = [];
+      groupSize = 0;
+    }
+    group.push(p);
+    groupSize += size;
+  }
+  if (group.length > 0) groups.push(group);
+
+  let done = 0;
+  for (const members of groups) {
+    signal?.throwIfAborted();
+    const missing = [...new Set(members.flatMap(newRunIds))].filter((id) => !runs.has(id));
+    for (const [id, run] of await fetchRuns(client, missing, call, logger)) runs.set(id, run);
+    const built = members.map((p) => ({
+      name: p.name,
+      built: buildModel(p, { server, observedAt, now: now(), runs, cwd, logger }),
+    }));
+    const all = built.flatMap((b) => b.built.runs);
+    const kinds = built.flatMap((b) => b.built.kinds);
     if (all.length > 0) {
       const result = await store.logRuns(all);
       result.runs.forEach((r, i) => {
@@ -306,42 +333,30 @@ async function runSync(
         else if (kind === 'register') summary.versions++;
         else summary.promotions++;
       });
-      emit({ phase: 'written', runs: all.length });
     }
-    for (const b of batch) cursor.models[b.name] = b.built.state;
-    if (batch.length > 0) await store.setSyncState(key, cursor);
-    batch = [];
-  };
-  let done = 0;
-  let pendingRuns = 0;
-  for (const p of order) {
-    signal?.throwIfAborted();
-    const built = buildModel(p, { server, observedAt, now: now(), runs, cwd, logger });
-    if (built.changed) summary.modelsChanged++;
-    batch.push({ name: p.name, built });
-    pendingRuns += built.runs.length;
-    done++;
-    emit({
-      phase: 'model',
-      model: p.name,
-      done,
-      total: order.length,
-      versions: built.kinds.filter((k) => k === 'register').length,
-      promotions: built.kinds.filter((k) => k === 'promote').length,
-    });
-    if (pendingRuns >= batchSize) {
-      await flush();
-      pendingRuns = 0;
+    for (const b of built) cursor.models[b.name] = b.built.state;
+    await store.setSyncState(key, cursor);
+    if (all.length > 0) emit({ phase: 'written', runs: all.length });
+    for (const b of built) {
+      if (b.built.changed) summary.modelsChanged++;
+      done++;
+      emit({
+        phase: 'model',
+        model: b.name,
+        done,
+        total: order.length,
+        versions: b.built.kinds.filter((k) => k === 'register').length,
+        promotions: b.built.kinds.filter((k) => k === 'promote').length,
+      });
     }
   }
-  await flush();
 
   // 5. Unchanged models: only their "seen" time moves. Models gone from a full listing are dropped.
   for (const m of models) {
     const state = cursor.models[m.name];
     if (state && !planned.has(m.name)) state.seen = observedAt;
   }
-  if (options.model === undefined) {
+  if (options.model === undefined && !options.filter) {
     for (const name of Object.keys(cursor.models)) {
       if (!listed.has(name)) {
         logger.info('mlflow sync: registered model no longer listed (deleted or renamed)', { model: name });

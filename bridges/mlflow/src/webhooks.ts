@@ -129,6 +129,8 @@ export interface MlflowWebhookHandlerOptions {
    * Syncs of one model are coalesced: events arriving during a sync cause one more sync after it.
    */
   sync?: Omit<SyncMlflowOptions, 'model' | 'signal' | 'onProgress'>;
+  /** Which events trigger a sync. @default every registry event that names a model */
+  shouldSync?: (event: MlflowWebhookEvent) => boolean;
   /** A triggered sync finished. */
   onSync?: (summary: MlflowSyncSummary, model: string) => void;
   /** A triggered sync failed (polling will catch up). @default logs a warning */
@@ -262,7 +264,7 @@ export function createMlflowWebhookHandler(options: MlflowWebhookHandlerOptions)
             error: (error as Error).message,
           });
         }
-        if (event.model !== undefined) scheduleSync(event.model);
+        if (event.model !== undefined && (options.shouldSync?.(event) ?? true)) scheduleSync(event.model);
       })(),
     );
   };
