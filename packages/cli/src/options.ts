@@ -55,6 +55,15 @@ export function positiveInt(value: string): number {
   return n;
 }
 
+/** commander parser of a non-negative integer option. */
+export function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) {
+    throw new InvalidArgumentError(`"${value}" is not a non-negative integer`);
+  }
+  return n;
+}
+
 /** commander reducer of a repeatable option. */
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];

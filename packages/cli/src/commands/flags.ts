@@ -57,10 +57,7 @@ export const registerFlags: Register = (program, wrap) => {
     .description('the flagged outputs, then the runs most likely behind them, most suspicious first')
     .option('-n, --limit <n>', 'show the N most suspicious runs', positiveInt, 5)
     .option('--json', 'print {"flagged": [...], "comparedUnflagged": n, "suspects": [...]} (see the README)')
-    .addHelpText(
-      'after',
-      examples('mltrace flag predictions/bad.csv && mltrace review', 'mltrace review --limit 10 --json'),
-    )
+    .addHelpText('after', examples('mltrace review', 'mltrace review --limit 10 --json'))
     .action(
       wrap(async (ctx, options: { limit: number; json?: boolean }) => {
         const store = await ctx.store();

@@ -1,6 +1,6 @@
 import { parsePointerSpec } from '@mltrace/core';
 import { examples, type Register } from '../command.js';
-import { positiveInt } from '../options.js';
+import { nonNegativeInt } from '../options.js';
 import { graphJson } from '../render/json.js';
 import { renderLineage } from '../render/lineage.js';
 
@@ -29,7 +29,7 @@ export const registerLineage: Register = (program, wrap) => {
     .command('trace')
     .description('where did this come from? the run that produced a pointer, and everything upstream of it')
     .argument('<uri[@version]>', 'a file path or URI, optionally @version (default: its latest producer)')
-    .option('--depth <n>', 'follow at most N dependency edges', positiveInt)
+    .option('--depth <n>', 'follow at most N dependency edges (0: the run alone)', nonNegativeInt)
     .option('--json', 'print the lineage graph as JSON (see the README)')
     .addHelpText(
       'after',
@@ -45,7 +45,7 @@ export const registerLineage: Register = (program, wrap) => {
     .command('impact')
     .description('what was derived from this? every run that used a pointer, and everything downstream')
     .argument('<uri[@version]>', 'a file path or URI, optionally @version (default: every version)')
-    .option('--depth <n>', 'follow at most N dependency edges', positiveInt)
+    .option('--depth <n>', 'follow at most N dependency edges (0: the run alone)', nonNegativeInt)
     .option('--json', 'print the lineage graph as JSON (see the README)')
     .addHelpText(
       'after',

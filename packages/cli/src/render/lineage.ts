@@ -48,7 +48,9 @@ export function renderLineage(
     if (direction === 'upstream') {
       const upstream = run.dependsOn.filter((id) => runs.has(id));
       const produced = new Set(upstream.flatMap((id) => runs.get(id)?.outputs.map((p) => p.uri) ?? []));
-      const sources = run.inputs.filter((p) => !produced.has(p.uri)).sort(byUri);
+      // Inputs no dependency produced: where the data came from. Unknown when the walk stopped here.
+      const complete = upstream.length === run.dependsOn.length;
+      const sources = complete ? run.inputs.filter((p) => !produced.has(p.uri)).sort(byUri) : [];
       children.push(...sources.map((p) => ({ leaf: `← ${pointerLabel(p, cwd)}` })));
       children.push(...runNodes(upstream));
       const beyond = run.dependsOn.length - upstream.length;
@@ -70,7 +72,13 @@ export function renderLineage(
       ? `trace of ${rootNames}: ${plural(graph.runs.length, 'run')}`
       : `impact of ${rootNames}: ${plural(roots.length, 'run')} used it, ${plural(graph.runs.length, 'run')} downstream in all`;
   const lines = [header, '', ...renderTree(roots, expand)];
-  if (graph.truncated) {
+  // Upstream, exactly: some run depends on a run the walk did not reach. (The store's flag also
+  // counts a run at the limit whose dependencies were all reached another way.)
+  const truncated =
+    direction === 'upstream'
+      ? graph.runs.some((run) => run.dependsOn.some((id) => !runs.has(id)))
+      : graph.truncated;
+  if (truncated) {
     lines.push('', `(stopped at depth ${options.maxDepth ?? '?'}: raise --depth to see further)`);
   }
   return lines;
