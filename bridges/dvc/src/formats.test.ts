@@ -7,6 +7,8 @@ import { orderProducersFirst } from './history.js';
 import { importSourcePointer } from './pointers.js';
 
 const SHA = '0123456789abcdef0123456789abcdef01234567';
+// DVC's own template syntax, written into dvc.yaml.
+const ITEM = '$' + '{item}';
 const at = (file: string) => ({ file, commit: SHA });
 
 describe('DVC file formats', () => {
@@ -141,11 +143,11 @@ describe('DVC file formats', () => {
         '    foreach: [a, b]',
         '    do:',
         '      wdir: reports',
-        '      cmd: make ${item}',
+        `      cmd: make ${ITEM}`,
         '      outs:',
-        '      - out/${item}.txt:',
+        `      - out/${ITEM}.txt:`,
         '          cache: false',
-        '      - out/${item}.bin:',
+        `      - out/${ITEM}.bin:`,
         '          remote: archive',
         'artifacts:',
         '  model:',

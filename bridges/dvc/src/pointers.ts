@@ -3,7 +3,9 @@
  * working tree (`file:///repo/data/raw.csv`, the form every other source logs), the version is
  * the DVC hash; the rest (algorithm, size, nfiles, remote URL) goes to run metadata.
  */
+import { realpathSync } from 'node:fs';
 import { posix, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { normalizeUri, type PointerInput } from '@mltrace/core';
 import { type DvcConfig, remoteLocation } from './config.js';
 import type { DvcEntry, DvcImport, HashAlgorithm } from './formats.js';
@@ -66,6 +68,15 @@ export function describeEntry(
   return { pointer: { uri, version: entry.hash ?? '' }, details };
 }
 
+/** The real path of an existing local path (symlinks resolved, as git reports a repo root), else the path. */
+function realOrSame(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
 /**
  * The upstream pointer of a `dvc import`: the imported path in the source repository, at the same
  * hash. A local source (a path or `file://` URL) gives the `file://` URI that syncing the source
@@ -80,13 +91,18 @@ export function importSourcePointer(
   const version = hash ?? '';
   const url = source.url;
   if (/^file:/i.test(url)) {
-    const base = normalizeUri(url, { cwd: root });
+    let base = normalizeUri(url, { cwd: root });
+    try {
+      base = `file://${realOrSame(fileURLToPath(base))}`;
+    } catch {
+      // file://host/...: not a local path.
+    }
     return { uri: normalizeUri(`${base}/${source.path}`, { cwd: root }), version, type: 'data' };
   }
   const hasScheme = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(url);
   const scpLike = /^([^/\\@]+@[^/:]+):(.*)$/.exec(url);
   if (!hasScheme && !scpLike) {
-    const base = resolve(root, declaringDir, url.replace(/\\/g, '/'));
+    const base = realOrSame(resolve(root, declaringDir, url.replace(/\\/g, '/')));
     return { uri: normalizeUri(`${base}/${source.path}`, { cwd: root }), version, type: 'data' };
   }
   const remote = scpLike && !hasScheme ? `ssh://${scpLike[1]}/${scpLike[2]?.replace(/^\//, '')}` : url;
