@@ -113,7 +113,10 @@ export async function slowStep(i: number, ms: number): Promise<number> {
 
 /** A declared component: name, extractors and checks. */
 export const evaluate = component(
-  async function evaluate(modelUri: string, threshold: number): Promise<{ metricsUri: string; auc: number }> {
+  async function evaluate(
+    modelUri: string,
+    _threshold: number,
+  ): Promise<{ metricsUri: string; auc: number }> {
     return { metricsUri: `${modelUri}/metrics.json`, auc: 0.8 };
   },
   {

@@ -9,7 +9,13 @@ import type { ComponentRun } from '@mltrace/core';
 import type { LineageStore, RunSummary } from '@mltrace/store';
 import { temporalAddress } from '@mltrace/test-helpers';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, type WorkflowBundle } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  type WorkflowBundle,
+} from '@temporalio/worker';
 import type { MltracePlugin } from './plugin.js';
 
 /** The test workflows module. */
@@ -25,6 +31,19 @@ export async function bundle(plugin?: MltracePlugin): Promise<WorkflowBundle> {
   return { code };
 }
 
+let runtimeInstalled = false;
+
+/** Installs the Temporal runtime with a warn-level logger (once per test process). */
+export function quietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // already installed by someone else in this process
+  }
+}
+
 /** A unique name for a task queue or workflow id. */
 export function unique(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
@@ -36,6 +55,7 @@ export async function connectTemporal(plugin?: MltracePlugin): Promise<{
   client: Client;
   close(): Promise<void>;
 }> {
+  quietRuntime();
   const address = temporalAddress();
   const native = await NativeConnection.connect({ address });
   const connection = await Connection.connect({ address });
