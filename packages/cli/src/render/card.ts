@@ -93,7 +93,10 @@ export function runCard(run: RunSummary, options: RunCardOptions): string[] {
       lines.push(
         ...field('code', [`sha256 ${run.codeHash ?? '-'}`]),
         '',
-        ...options.code.split('\n').map((l) => `    ${l}`),
+        ...options.code
+          .replace(/\s+$/, '')
+          .split('\n')
+          .map((l) => `    ${l}`),
       );
   } else if (run.codeHash) {
     lines.push(...field('code', [`sha256 ${run.codeHash.slice(0, 12)}… (show it with --code)`]));
