@@ -67,8 +67,11 @@ export type {
   WebhookTestResult,
 } from './types.js';
 export {
+  createMlflowSyncTrigger,
   createMlflowWebhookHandler,
   MLFLOW_WEBHOOK_HEADERS,
+  type MlflowSyncTrigger,
+  type MlflowSyncTriggerOptions,
   type MlflowWebhookEvent,
   type MlflowWebhookHandler,
   type MlflowWebhookHandlerOptions,

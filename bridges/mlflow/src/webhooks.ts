@@ -186,7 +186,6 @@ export function createMlflowWebhookHandler(options: MlflowWebhookHandlerOptions)
   const tasks = new Set<Promise<void>>();
   const recent: string[] = [];
   const recentSet = new Set<string>();
-  const running = new Map<string, { again: boolean }>();
 
   const track = (task: Promise<void>) => {
     tasks.add(task);
@@ -201,35 +200,15 @@ export function createMlflowWebhookHandler(options: MlflowWebhookHandlerOptions)
     return true;
   };
 
-  const scheduleSync = (model: string) => {
-    const sync = options.sync;
-    if (!sync) return;
-    const current = running.get(model);
-    if (current) {
-      current.again = true;
-      return;
-    }
-    const entry = { again: false };
-    running.set(model, entry);
-    track(
-      (async () => {
-        try {
-          do {
-            entry.again = false;
-            try {
-              const summary = await syncMlflow({ ...sync, model });
-              options.onSync?.(summary, model);
-            } catch (error) {
-              if (options.onSyncError) options.onSyncError(error, model);
-              else logger.warn('mlflow webhook: sync failed', { model, error: (error as Error).message });
-            }
-          } while (entry.again);
-        } finally {
-          running.delete(model);
-        }
-      })(),
-    );
-  };
+  const trigger = options.sync
+    ? createMlflowSyncTrigger({
+        ...options.sync,
+        ...(options.shouldSync ? { shouldSync: options.shouldSync } : {}),
+        ...(options.onSync ? { onSync: options.onSync } : {}),
+        ...(options.onSyncError ? { onSyncError: options.onSyncError } : {}),
+        logger: options.sync.logger ?? logger,
+      })
+    : undefined;
 
   const handle = (request: IncomingMessage, response: ServerResponse, body: Buffer) => {
     try {
@@ -264,7 +243,7 @@ export function createMlflowWebhookHandler(options: MlflowWebhookHandlerOptions)
             error: (error as Error).message,
           });
         }
-        if (event.model !== undefined && (options.shouldSync?.(event) ?? true)) scheduleSync(event.model);
+        trigger?.(event);
       })(),
     );
   };
@@ -299,6 +278,69 @@ export function createMlflowWebhookHandler(options: MlflowWebhookHandlerOptions)
 
   handler.idle = async () => {
     while (tasks.size > 0) await Promise.allSettled([...tasks]);
+    await trigger?.idle();
   };
   return handler;
+}
+
+/** Options of {@link createMlflowSyncTrigger}: a sync's options, less the model, plus callbacks. */
+export interface MlflowSyncTriggerOptions extends Omit<SyncMlflowOptions, 'model' | 'signal' | 'onProgress'> {
+  /** Which events trigger a sync. @default every registry event that names a model */
+  shouldSync?: (event: MlflowWebhookEvent) => boolean;
+  /** A triggered sync finished. */
+  onSync?: (summary: MlflowSyncSummary, model: string) => void;
+  /** A triggered sync failed (polling will catch up). @default logs a warning */
+  onSyncError?: (error: unknown, model: string) => void;
+}
+
+/** Starts a sync for a webhook event's model; see {@link createMlflowSyncTrigger}. */
+export interface MlflowSyncTrigger {
+  (event: MlflowWebhookEvent): void;
+  /** Resolves when no triggered sync is running. */
+  idle(): Promise<void>;
+}
+
+/**
+ * Turns verified webhook events into one-model syncs (`syncMlflow({ ...options, model })`),
+ * coalesced per model: events that arrive while a model syncs cause one more sync after it.
+ * What the receiver uses; an HTTP server that verifies deliveries itself can pass it as its
+ * event callback.
+ */
+export function createMlflowSyncTrigger(options: MlflowSyncTriggerOptions): MlflowSyncTrigger {
+  const { shouldSync, onSync, onSyncError, ...sync } = options;
+  const logger = options.logger ?? silentLogger;
+  const running = new Map<string, { again: boolean }>();
+  const tasks = new Set<Promise<void>>();
+  const trigger = ((event: MlflowWebhookEvent) => {
+    const model = event.model;
+    if (model === undefined || !(shouldSync?.(event) ?? true)) return;
+    const current = running.get(model);
+    if (current) {
+      current.again = true;
+      return;
+    }
+    const entry = { again: false };
+    running.set(model, entry);
+    const task = (async () => {
+      try {
+        do {
+          entry.again = false;
+          try {
+            onSync?.(await syncMlflow({ ...sync, model }), model);
+          } catch (error) {
+            if (onSyncError) onSyncError(error, model);
+            else logger.warn('mlflow webhook: sync failed', { model, error: (error as Error).message });
+          }
+        } while (entry.again);
+      } finally {
+        running.delete(model);
+      }
+    })();
+    tasks.add(task);
+    void task.finally(() => tasks.delete(task));
+  }) as MlflowSyncTrigger;
+  trigger.idle = async () => {
+    while (tasks.size > 0) await Promise.allSettled([...tasks]);
+  };
+  return trigger;
 }
