@@ -8,6 +8,7 @@ import {
   decidePromotion,
   PolicyError,
   type PromotionPolicy,
+  parseDuration,
   promotes,
   resolvePolicy,
   validateApproval,
@@ -316,6 +317,7 @@ describe('resolvePolicy', () => {
       requireApproval: false,
       approvers: [],
       approvalTimeout: '7 days',
+      approvalTimeoutMs: 604_800_000,
       whenNoChampion: 'promote',
     });
   });
@@ -337,5 +339,17 @@ describe('resolvePolicy', () => {
     expect(() => resolvePolicy({ primaryMetric: { name: 'f1' }, drift: { psi: Number.NaN } })).toThrow(
       'drift.psi must be a finite number',
     );
+    expect(() => resolvePolicy({ primaryMetric: { name: 'f1' }, approvalTimeout: 'next week' })).toThrow(
+      "approvalTimeout must be milliseconds or a duration such as '7 days' or '2h'",
+    );
+  });
+
+  it('reads durations as Temporal does', () => {
+    expect(parseDuration('7 days')).toBe(604_800_000);
+    expect(parseDuration('2h')).toBe(7_200_000);
+    expect(parseDuration('1.5s')).toBe(1500);
+    expect(parseDuration('250')).toBe(250);
+    expect(parseDuration(3000)).toBe(3000);
+    expect(parseDuration('soon')).toBeUndefined();
   });
 });

@@ -89,8 +89,52 @@ export interface ResolvedPolicy {
     | false;
   requireApproval: boolean;
   approvers: string[];
+  /** As given, for messages. */
   approvalTimeout: string | number;
+  /** The same, in milliseconds. */
+  approvalTimeoutMs: number;
   whenNoChampion: 'promote' | 'require_approval';
+}
+
+const DURATION_UNITS: Record<string, number> = {
+  ms: 1,
+  msec: 1,
+  msecs: 1,
+  millisecond: 1,
+  milliseconds: 1,
+  s: 1000,
+  sec: 1000,
+  secs: 1000,
+  second: 1000,
+  seconds: 1000,
+  m: 60_000,
+  min: 60_000,
+  mins: 60_000,
+  minute: 60_000,
+  minutes: 60_000,
+  h: 3_600_000,
+  hr: 3_600_000,
+  hrs: 3_600_000,
+  hour: 3_600_000,
+  hours: 3_600_000,
+  d: 86_400_000,
+  day: 86_400_000,
+  days: 86_400_000,
+  w: 604_800_000,
+  week: 604_800_000,
+  weeks: 604_800_000,
+};
+
+/**
+ * Milliseconds of a duration: a number of milliseconds, or a string as Temporal reads it
+ * (`'7 days'`, `'2h'`, `'90s'`, `'1500'`). Undefined when the string is not a duration.
+ */
+export function parseDuration(value: string | number): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value : undefined;
+  const match = /^\s*(\d*\.?\d+)\s*([a-z]*)\s*$/i.exec(value);
+  if (!match) return undefined;
+  const unit = DURATION_UNITS[(match[2] ?? '').toLowerCase() || 'ms'];
+  return unit === undefined ? undefined : Math.round(Number(match[1]) * unit);
 }
 
 /** What the decision concluded; the same outcomes as the lineage store's promotion decisions. */
@@ -242,9 +286,12 @@ export function resolvePolicy(policy: PromotionPolicy): ResolvedPolicy {
     throw new PolicyError('approvers must be a list of names');
   }
   const timeout = policy.approvalTimeout ?? '7 days';
-  if (typeof timeout === 'number') assertFiniteNumber(timeout, 'approvalTimeout', 1);
-  else if (typeof timeout !== 'string' || timeout.trim() === '') {
-    throw new PolicyError('approvalTimeout must be milliseconds or a duration string');
+  const timeoutMs =
+    typeof timeout === 'number' || typeof timeout === 'string' ? parseDuration(timeout) : undefined;
+  if (timeoutMs === undefined || timeoutMs < 1) {
+    throw new PolicyError(
+      `approvalTimeout must be milliseconds or a duration such as '7 days' or '2h', got ${JSON.stringify(timeout)}`,
+    );
   }
   const whenNoChampion = policy.whenNoChampion ?? 'promote';
   if (whenNoChampion !== 'promote' && whenNoChampion !== 'require_approval') {
@@ -262,6 +309,7 @@ export function resolvePolicy(policy: PromotionPolicy): ResolvedPolicy {
     requireApproval: policy.requireApproval ?? false,
     approvers: [...approvers],
     approvalTimeout: timeout,
+    approvalTimeoutMs: timeoutMs,
     whenNoChampion,
   };
 }

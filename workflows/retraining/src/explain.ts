@@ -1,0 +1,305 @@
+/**
+ * "Why is this model in production?" from the lineage store: the current holder of an alias
+ * (`models:/NAME@ALIAS`), the promotion decision that put it there with its reasons, the
+ * evaluation it won, the training run, and the data version and git commit it was trained on.
+ * Behind `mltrace why models:/NAME@ALIAS` and `mltrace promotions [MODEL]`.
+ * @module
+ */
+import { InvalidInputError, type IOPointer, NotFoundError, type PromotionDecision } from '@mltrace/core';
+import type { MlflowClient } from '@mltrace/mlflow';
+import type { LineageGraph, LineageStore, RunSummary } from '@mltrace/store';
+import { formatMetric, type Metrics, promotes } from './policy.js';
+
+/** A run of the chain, as shown. */
+export interface ChainRun {
+  id: number;
+  runKey: string;
+  component: string;
+  source: string;
+  status: string;
+  startedAt: Date;
+  gitCommit: string | null;
+  /** Distance from the alias's promotion, in dependency edges. */
+  depth: number;
+  outputs: string[];
+}
+
+/** The data version a model was trained on. */
+export interface TrainingDataVersion {
+  /** `file:///…` of the DVC-tracked file. */
+  uri: string;
+  /** DVC md5. */
+  version: string;
+  /** The git commit of the data repository that recorded this version, when known. */
+  commit: string | null;
+  /** The run that recorded it (`dvc add …`, a DVC stage, the pin step). */
+  recordedBy: string | null;
+}
+
+/** What {@link explainAlias} finds. */
+export interface AliasExplanation {
+  uri: string;
+  model: string;
+  alias: string;
+  /** The version holding the alias (by MLflow when a client is given, else by the latest recorded promotion). */
+  version: string | null;
+  /** Where `version` comes from. */
+  versionSource: 'mlflow' | 'lineage' | 'none';
+  /** The decision that promoted it. */
+  decision: PromotionDecision | null;
+  /** The metrics the decision weighed. */
+  evaluation: { candidate: Metrics; champion: Metrics | null } | null;
+  /** The training run (`runs:/<id>/…`) and its ComponentRun. */
+  training: { mlflowRunId: string | null; run: ChainRun } | null;
+  /** The data version(s) the chain starts from. */
+  data: TrainingDataVersion[];
+  /** Every run of the trace, nearest first. */
+  chain: ChainRun[];
+  /** Links of the chain that were not found (empty when complete). */
+  missing: string[];
+}
+
+/** Options of {@link explainAlias}. */
+export interface ExplainAliasOptions {
+  store: LineageStore;
+  /** `models:/NAME@ALIAS`. */
+  uri: string;
+  /** Read the current holder from MLflow (the source of truth); else from the lineage. */
+  mlflow?: MlflowClient;
+}
+
+/** Splits `models:/NAME@ALIAS`. @throws {InvalidInputError} */
+export function parseAliasUri(uri: string): { model: string; alias: string } {
+  const match = /^models:\/([^@]+)@([\w-]+)$/i.exec(uri.trim());
+  if (!match) {
+    throw new InvalidInputError(`${uri} is not a model alias URI`, {
+      hint: 'use models:/NAME@ALIAS, e.g. models:/taxi-tip@champion',
+    });
+  }
+  return { model: match[1]!, alias: match[2]! };
+}
+
+function chainRun(run: RunSummary & { depth: number }): ChainRun {
+  return {
+    id: run.id,
+    runKey: run.runKey,
+    component: run.component,
+    source: run.source,
+    status: run.status,
+    startedAt: run.startedAt,
+    gitCommit: run.gitCommit,
+    depth: run.depth,
+    outputs: run.outputs.map((p) => (p.version ? `${p.uri}@${p.version}` : p.uri)),
+  };
+}
+
+const DVC_MD5 = /^[0-9a-f]{32}$/;
+
+function dataVersions(graph: LineageGraph): TrainingDataVersion[] {
+  // The DVC data versions: outputs of DVC runs, and the inputs the pin step declared.
+  const byKey = new Map<string, TrainingDataVersion>();
+  const producers = new Map<number, RunSummary>();
+  for (const run of graph.runs) for (const p of run.outputs) producers.set(p.id, run);
+  for (const run of graph.runs) {
+    const candidates: IOPointer[] =
+      run.source === 'dvc' ? run.outputs : run.component === 'pin-data' ? run.inputs : [];
+    for (const p of candidates) {
+      if (!DVC_MD5.test(p.version) || !p.uri.startsWith('file:')) continue;
+      const key = `${p.uri}@${p.version}`;
+      const recorder = run.source === 'dvc' ? run : producers.get(p.id);
+      const dvcMeta = (run.metadata as { dvc?: { commit?: string } }).dvc;
+      const existing = byKey.get(key);
+      const entry: TrainingDataVersion = {
+        uri: p.uri,
+        version: p.version,
+        commit:
+          recorder?.source === 'dvc' ? recorder.gitCommit : (dvcMeta?.commit ?? existing?.commit ?? null),
+        recordedBy: recorder ? recorder.component : (existing?.recordedBy ?? null),
+      };
+      if (
+        !existing ||
+        (existing.recordedBy === null && entry.recordedBy !== null) ||
+        (!existing.commit && entry.commit)
+      ) {
+        byKey.set(key, entry);
+      }
+    }
+  }
+  return [...byKey.values()];
+}
+
+/**
+ * Explains the current holder of an alias from the lineage store: the decision (with reasons),
+ * the evaluation, the training run and the data version with its git commit. `missing` lists the
+ * links not found, so an incomplete lineage is visible rather than silently short.
+ *
+ * @throws {InvalidInputError} for a URI that is not `models:/NAME@ALIAS`
+ * @throws {NotFoundError} when neither MLflow nor the lineage knows the alias
+ */
+export async function explainAlias(options: ExplainAliasOptions): Promise<AliasExplanation> {
+  const { model, alias } = parseAliasUri(options.uri);
+  const uri = `models:/${model}@${alias}`;
+  let version: string | null = null;
+  let versionSource: AliasExplanation['versionSource'] = 'none';
+  if (options.mlflow) {
+    try {
+      version = (await options.mlflow.getModelVersionByAlias(model, alias)).version;
+      versionSource = 'mlflow';
+    } catch (error) {
+      const status = (error as { status?: number }).status;
+      if (status !== 400 && status !== 404) throw error;
+    }
+  }
+  let graph: LineageGraph | undefined;
+  try {
+    graph = await options.store.trace(version ? { uri, version } : { uri });
+  } catch (error) {
+    if (!(error instanceof NotFoundError)) throw error;
+  }
+  if (!version && graph) {
+    const top = graph.runs.find((r) => r.depth === 0);
+    version = top?.outputs.find((p) => p.uri === uri)?.version || null;
+    if (version) versionSource = 'lineage';
+  }
+  const decisions = await options.store.promotions({ model, alias, limit: 200 });
+  if (!version && !graph && decisions.length === 0) {
+    throw new NotFoundError(`nothing is known about ${uri}`, {
+      hint: 'run the retraining workflow (or `mltrace sync mlflow`) first; check the model and alias names',
+    });
+  }
+  const missing: string[] = [];
+  if (!version) missing.push(`no version holds ${uri}`);
+  const decision =
+    decisions.find(
+      (d) => d.candidate === version && promotes(d.decision as Parameters<typeof promotes>[0]),
+    ) ?? null;
+  if (version && !decision) missing.push(`no recorded promotion decision put version ${version} there`);
+  const chain = graph ? graph.runs.map(chainRun) : [];
+  if (!graph && version) missing.push(`no run in the lineage produced ${uri}@${version}`);
+  const metrics = decision?.metrics as { candidate?: Metrics; champion?: Metrics | null } | undefined;
+  const evaluation = metrics?.candidate
+    ? { candidate: metrics.candidate, champion: metrics.champion ?? null }
+    : null;
+  if (decision && !evaluation) missing.push('the decision recorded no evaluation');
+  let training: AliasExplanation['training'] = null;
+  if (graph) {
+    const train =
+      graph.runs.find((r) => r.component === 'train') ??
+      graph.runs.find((r) => r.outputs.some((p) => p.uri.startsWith('runs:/')));
+    if (train) {
+      const runUri = train.outputs.find((p) => p.uri.startsWith('runs:/'))?.uri;
+      training = { mlflowRunId: runUri ? (runUri.split('/')[1] ?? null) : null, run: chainRun(train) };
+    } else {
+      missing.push('no training run in the trace');
+    }
+  }
+  const data = graph ? dataVersions(graph) : [];
+  if (graph && data.length === 0) missing.push('no DVC data version in the trace');
+  if (data.length > 0 && data.every((d) => !d.commit))
+    missing.push('no git commit recorded for the data version');
+  return { uri, model, alias, version, versionSource, decision, evaluation, training, data, chain, missing };
+}
+
+function line(label: string, value: string): string {
+  return `  ${label.padEnd(12)} ${value}`;
+}
+
+function metricsLine(metrics: Metrics): string {
+  return Object.keys(metrics)
+    .sort()
+    .map((name) => `${name} ${formatMetric(metrics[name]!)}`)
+    .join(', ');
+}
+
+/** The text form of an {@link AliasExplanation} (what `mltrace why` prints). */
+export function formatExplanation(explanation: AliasExplanation): string {
+  const out: string[] = [];
+  const e = explanation;
+  out.push(
+    e.version
+      ? `${e.uri} is version ${e.version}${e.versionSource === 'mlflow' ? ' (per MLflow)' : ''}`
+      : `${e.uri} points at no version`,
+  );
+  if (e.decision) {
+    const d = e.decision;
+    out.push(
+      '',
+      `Decision: ${d.decision} on ${d.decidedAt.toISOString()} (replacing ${d.previousChampion ? `version ${d.previousChampion}` : 'no champion'})`,
+    );
+    if (d.approver) out.push(line('approver', `${d.approver}: ${d.approvalComment ?? ''}`));
+    out.push('  Reasons:');
+    for (const reason of d.reasons) out.push(`    - ${reason}`);
+  }
+  if (e.evaluation) {
+    out.push('', 'Evaluation:');
+    out.push(line('candidate', metricsLine(e.evaluation.candidate)));
+    if (e.evaluation.champion) out.push(line('champion', metricsLine(e.evaluation.champion)));
+  }
+  if (e.training) {
+    out.push('', 'Training:');
+    out.push(line('MLflow run', e.training.mlflowRunId ?? '(unknown)'));
+    out.push(
+      line(
+        'run',
+        `${e.training.run.component} #${e.training.run.id} ${e.training.run.startedAt.toISOString()}`,
+      ),
+    );
+    if (e.training.run.gitCommit) out.push(line('code commit', e.training.run.gitCommit));
+  }
+  if (e.data.length > 0) {
+    out.push('', 'Data:');
+    for (const d of e.data) {
+      out.push(line('version', `${d.uri}@${d.version}`));
+      out.push(line('git commit', d.commit ?? '(unknown)'));
+      if (d.recordedBy) out.push(line('recorded by', d.recordedBy));
+    }
+  }
+  if (e.chain.length > 0) {
+    out.push('', `Lineage (${e.chain.length} runs, nearest first):`);
+    for (const run of e.chain) {
+      const outputs = run.outputs.length > 0 ? ` -> ${run.outputs.join(', ')}` : '';
+      out.push(
+        `  ${'  '.repeat(Math.min(run.depth, 12))}${run.component} #${run.id} [${run.source}, ${run.status}]${outputs}`,
+      );
+    }
+  }
+  if (e.missing.length > 0) {
+    out.push('', 'Missing:');
+    for (const m of e.missing) out.push(`  - ${m}`);
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/** Options of {@link listPromotions}. */
+export interface ListPromotionsOptions {
+  store: LineageStore;
+  model?: string;
+  alias?: string;
+  /** @default 20 */
+  limit?: number;
+}
+
+/** Recorded promotion decisions, newest first (what `mltrace promotions [MODEL]` lists). */
+export function listPromotions(options: ListPromotionsOptions): Promise<PromotionDecision[]> {
+  return options.store.promotions({
+    ...(options.model ? { model: options.model } : {}),
+    ...(options.alias ? { alias: options.alias } : {}),
+    limit: options.limit ?? 20,
+  });
+}
+
+/** The text form of a list of decisions: one block per decision, with its reasons. */
+export function formatPromotions(decisions: PromotionDecision[]): string {
+  if (decisions.length === 0) return 'No promotion decisions recorded.\n';
+  const out: string[] = [];
+  for (const d of decisions) {
+    const from = d.previousChampion ? `version ${d.previousChampion}` : 'no champion';
+    out.push(
+      `${d.decidedAt.toISOString()}  models:/${d.model}@${d.alias}  version ${d.candidate} (over ${from}): ${d.decision}${
+        d.approver ? ` by ${d.approver}` : ''
+      }`,
+    );
+    for (const reason of d.reasons) out.push(`    - ${reason}`);
+  }
+  return `${out.join('\n')}\n`;
+}
