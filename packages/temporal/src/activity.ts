@@ -131,6 +131,8 @@ interface Attempt {
   result?: unknown;
   error?: unknown;
   cancelReason?: string;
+  /** The worker's identity. */
+  worker: string | undefined;
 }
 
 /** Failure type of a check that fails an attempt (`onCheckFailure: 'fail'`). */
@@ -170,18 +172,19 @@ export class ActivityRecorder {
   }
 
   /** The activity interceptor of one attempt. */
-  interceptor(ctx: Context): ActivityInboundCallsInterceptor {
-    return { execute: (input, next) => this.execute(ctx, input, next) };
+  interceptor(ctx: Context, worker?: string): ActivityInboundCallsInterceptor {
+    return { execute: (input, next) => this.execute(ctx, input, next, worker) };
   }
 
   private async execute(
     ctx: Context,
     input: ActivityExecuteInput,
     next: Next<ActivityInboundCallsInterceptor, 'execute'>,
+    worker: string | undefined,
   ): Promise<unknown> {
     let attempt: Attempt;
     try {
-      attempt = this.begin(ctx, input);
+      attempt = this.begin(ctx, input, worker);
     } catch (error) {
       this.logger.warn('mltrace: cannot record an activity attempt', { error: String(error) });
       return next(input);
@@ -204,7 +207,7 @@ export class ActivityRecorder {
     return result;
   }
 
-  private begin(ctx: Context, input: ActivityExecuteInput): Attempt {
+  private begin(ctx: Context, input: ActivityExecuteInput, worker: string | undefined): Attempt {
     const info = ctx.info;
     const header = input.headers[LINEAGE_HEADER];
     const collector: Collector = { inputs: [], outputs: [], metadata: {}, header, info };
@@ -218,6 +221,7 @@ export class ActivityRecorder {
       collector,
       checks: [],
       status: 'running',
+      worker,
     };
     if (this.config.recordStart) this.writer.enqueue(() => this.build(attempt, 'running'), attempt.key);
     return attempt;
@@ -309,6 +313,7 @@ export class ActivityRecorder {
       taskQueue: info.taskQueue,
       scheduledAt: new Date(info.currentAttemptScheduledTimestampMs).toISOString(),
     };
+    if (attempt.worker) metadata.worker = attempt.worker;
     if (header) metadata.pipelineRun = header.pipelineRun;
     if (this.config.recordValues) {
       metadata.args = describer.preview(attempt.args);

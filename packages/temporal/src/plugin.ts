@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import type { Context } from '@temporalio/activity';
 import { SimplePlugin } from '@temporalio/plugin';
 import type { ReplayWorkerOptions, Worker, WorkerOptions } from '@temporalio/worker';
 import { ActivityRecorder } from './activity.js';
@@ -42,7 +44,6 @@ export class MltracePlugin extends SimplePlugin {
       workerInterceptors: {
         client: { workflow: [clientInterceptor] },
         workflowModules: [workflowInterceptorModule(config.searchAttributes)],
-        activity: [(ctx) => ({ inbound: recorder.interceptor(ctx) })],
       },
     });
     this.config = config;
@@ -56,12 +57,18 @@ export class MltracePlugin extends SimplePlugin {
    */
   override configureWorker(options: WorkerOptions): WorkerOptions {
     this.recorder.register(options.activities);
+    const recorder = this.recorder;
+    const worker = options.identity ?? `${process.pid}@${hostname()}`;
+    const activity = [
+      ...(options.interceptors?.activity ?? []),
+      (ctx: Context) => ({ inbound: recorder.interceptor(ctx, worker) }),
+    ];
     if (!this.gitResolved) {
       this.gitResolved = true;
       this.recorder.gitCommit = gitCommitOf(this.config);
     }
     this.writer.start();
-    return super.configureWorker(options);
+    return super.configureWorker({ ...options, interceptors: { ...options.interceptors, activity } });
   }
 
   /** Adds the workflow interceptors (the activity side never runs on replay). */
