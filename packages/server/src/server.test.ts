@@ -3,7 +3,7 @@ import { openPgliteStore } from '@mltrace/store/pglite';
 import { Gauge } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sharedMetrics } from './metrics.js';
-import { createServer, type MltraceServer } from './server.js';
+import { createServer } from './server.js';
 import { client, loadPipeline } from './test-fixtures.js';
 
 const TOKEN = 'server-token-0123456789abcdef';

@@ -1,0 +1,190 @@
+import { useEffect, useState } from 'react';
+import { api, type ComponentRun, getToken, type IOPointer } from './api';
+import { ErrorBox, formatDuration, formatTime, Loading, PointerLink, StatusBadge, useData } from './common';
+import { useConfig } from './config';
+import { Link } from './router';
+
+function temporalLink(base: string, run: ComponentRun): string | undefined {
+  const wf = run.workflow;
+  if (run.source === 'openlineage' || !wf.namespace || !wf.workflowId) return undefined;
+  const parts = [
+    base,
+    'namespaces',
+    encodeURIComponent(wf.namespace),
+    'workflows',
+    encodeURIComponent(wf.workflowId),
+  ];
+  if (wf.runId) parts.push(encodeURIComponent(wf.runId), 'history');
+  return parts.join('/');
+}
+
+function PointerList(props: { title: string; pointers: IOPointer[]; onChange: () => void }) {
+  const config = useConfig();
+  const [error, setError] = useState<unknown>();
+  const toggle = async (p: IOPointer) => {
+    setError(undefined);
+    try {
+      await api(p.flag ? '/unflag' : '/flag', { body: { uri: p.uri, version: p.version } });
+      props.onChange();
+    } catch (e) {
+      setError(e);
+    }
+  };
+  const canWrite = config !== undefined && (!config.auth.write || getToken() !== '');
+  return (
+    <section>
+      <h3>
+        {props.title} <span className="muted">({props.pointers.length})</span>
+      </h3>
+      <ErrorBox error={error} />
+      <ul className="pointers">
+        {props.pointers.map((p) => (
+          <li key={p.id} className={p.flag ? 'flagged' : undefined}>
+            <PointerLink pointer={p} /> <span className="type">{p.type}</span>{' '}
+            <button
+              type="button"
+              className="small"
+              disabled={!canWrite}
+              title={canWrite ? undefined : 'enter the token to flag'}
+              onClick={() => void toggle(p)}
+            >
+              {p.flag ? 'Unflag' : 'Flag'}
+            </button>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function Notes({ run, onSaved }: { run: ComponentRun; onSaved: () => void }) {
+  const config = useConfig();
+  const [text, setText] = useState(run.notes);
+  const [state, setState] = useState<{ saving?: boolean; error?: unknown; saved?: boolean }>({});
+  useEffect(() => setText(run.notes), [run.notes]);
+  const canWrite = config !== undefined && (!config.auth.write || getToken() !== '');
+  const save = async () => {
+    setState({ saving: true });
+    try {
+      await api(`/runs/${run.id}/notes`, { method: 'PUT', body: { notes: text } });
+      setState({ saved: true });
+      onSaved();
+    } catch (error) {
+      setState({ error });
+    }
+  };
+  return (
+    <section>
+      <h3>Notes</h3>
+      <textarea
+        aria-label="notes"
+        value={text}
+        rows={3}
+        readOnly={!canWrite}
+        onChange={(e) => setText(e.target.value)}
+        placeholder={canWrite ? 'What happened in this run?' : 'Enter the token to edit notes'}
+      />
+      <div>
+        <button
+          type="button"
+          disabled={!canWrite || state.saving || text === run.notes}
+          onClick={() => void save()}
+        >
+          Save notes
+        </button>
+        {state.saved ? <span className="muted"> saved</span> : null}
+      </div>
+      <ErrorBox error={state.error} />
+    </section>
+  );
+}
+
+/** Everything about one run: what a person triaging a bug needs. */
+export function RunCard({ id }: { id: number }) {
+  const config = useConfig();
+  const { data: run, error, loading, reload } = useData(() => api<ComponentRun>(`/runs/${id}`), [id]);
+  if (error) return <ErrorBox error={error} />;
+  if (!run) return loading ? <Loading /> : null;
+  const temporal = config ? temporalLink(config.temporalUiUrl, run) : undefined;
+  const wf = run.workflow;
+  return (
+    <article className="card run-card" data-testid="run-card">
+      <header>
+        <h2>
+          <Link
+            to={`/history?component=${encodeURIComponent(run.component)}`}
+            title="history of this component"
+          >
+            {run.component}
+          </Link>
+        </h2>
+        <StatusBadge status={run.status} /> <span className="badge">{run.source}</span>
+      </header>
+      {run.stale.length > 0 ? (
+        <div className="callout warning" data-testid="stale-warning">
+          <strong>Stale:</strong>
+          <ul>
+            {run.stale.map((message) => (
+              <li key={message}>{message}</li>
+            ))}
+          </ul>
+        </div>
+      ) : null}
+      {run.error ? (
+        <div className="callout error">
+          <strong>{run.error.type ?? 'Error'}:</strong> {run.error.message}
+        </div>
+      ) : null}
+      <dl className="facts">
+        <dt>Run</dt>
+        <dd>
+          <Link to={`/run?id=${run.id}`}>#{run.id}</Link> <code>{run.runKey}</code>
+        </dd>
+        <dt>Started</dt>
+        <dd>{formatTime(run.startedAt)}</dd>
+        <dt>Ended</dt>
+        <dd>{formatTime(run.endedAt)}</dd>
+        <dt>Duration</dt>
+        <dd>{formatDuration(run.startedAt, run.endedAt)}</dd>
+        <dt>Attempt</dt>
+        <dd>{run.attempt ?? '—'}</dd>
+        <dt>Git commit</dt>
+        <dd>{run.gitCommit ? <code>{run.gitCommit}</code> : '—'}</dd>
+        {wf.workflowId ? (
+          <>
+            <dt>Workflow</dt>
+            <dd>
+              {wf.workflowType ? `${wf.workflowType} ` : ''}
+              <code>{wf.workflowId}</code>
+              {wf.runId ? <code> / {wf.runId}</code> : null}
+              {wf.namespace ? <span className="muted"> in {wf.namespace}</span> : null}
+              {temporal ? (
+                <>
+                  {' '}
+                  <a href={temporal} target="_blank" rel="noreferrer noopener">
+                    open in Temporal
+                  </a>
+                </>
+              ) : null}
+            </dd>
+          </>
+        ) : null}
+      </dl>
+      <PointerList title="Inputs" pointers={run.inputs} onChange={reload} />
+      <PointerList title="Outputs" pointers={run.outputs} onChange={reload} />
+      {run.codeSnapshot ? (
+        <details>
+          <summary>Code snapshot {run.codeHash ? <code>{run.codeHash.slice(0, 12)}</code> : null}</summary>
+          <pre className="code">{run.codeSnapshot}</pre>
+        </details>
+      ) : null}
+      {Object.keys(run.metadata).length > 0 ? (
+        <details>
+          <summary>Metadata</summary>
+          <pre className="code">{JSON.stringify(run.metadata, null, 2)}</pre>
+        </details>
+      ) : null}
+      <Notes run={run} onSaved={reload} />
+    </article>
+  );
+}
