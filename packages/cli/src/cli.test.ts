@@ -17,6 +17,7 @@ const COMMANDS = [
   'component',
   'components',
   'tags',
+  'promotions',
   'migrate',
 ];
 

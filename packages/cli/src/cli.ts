@@ -8,6 +8,7 @@ import { registerImport } from './commands/import.js';
 import { registerLineage } from './commands/lineage.js';
 import { registerLog } from './commands/log.js';
 import { registerMigrate } from './commands/migrate.js';
+import { registerPromotions } from './commands/promotions.js';
 import { registerRuns } from './commands/runs.js';
 import { createContext, StoreHolder } from './context.js';
 import { EXIT_CODES, reportError } from './errors.js';
@@ -56,7 +57,7 @@ Environment:
   MLTRACE_HOME          the embedded store's directory (default ./.mltrace)
   MLTRACE_DEBUG=1       print stack traces on errors
 
-Exit codes: 0 ok, 1 unexpected, 2 invalid input or usage, 3 not found, 4 unavailable, 5 configuration.`,
+Exit codes: 0 ok, 1 unexpected, 2 invalid input or usage, 3 not found, 4 unavailable, 5 configuration, 6 conflict.`,
     );
 
   const wrap: Wrap =
@@ -74,6 +75,7 @@ Exit codes: 0 ok, 1 unexpected, 2 invalid input or usage, 3 not found, 4 unavail
     registerLineage,
     registerFlags,
     registerComponents,
+    registerPromotions,
     registerMigrate,
   ]) {
     register(program, wrap);

@@ -30,6 +30,13 @@ export type { CliIo, Writable } from './io.js';
  * @param argv `process.argv`
  */
 export async function main(argv: string[]): Promise<void> {
+  // `mltrace recent | head`: the reader went away; that is not an error worth a stack trace.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw error;
+    });
+  }
   const code = await runCli(argv, {
     stdout: process.stdout,
     stderr: process.stderr,
