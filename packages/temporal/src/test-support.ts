@@ -3,6 +3,7 @@
  * a TCP proxy that can cut a real PostgreSQL off, and store look-ups.
  */
 import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { ComponentRun } from '@mltrace/core';
@@ -179,4 +180,27 @@ export class TcpProxy {
     parsed.port = String(this.port);
     return parsed.toString();
   }
+}
+
+/**
+ * Loads a JSON history (as `temporal workflow show -o json` writes it) into a History message.
+ *
+ * `Worker.runReplayHistories` would do it with `historyFromJSON` from `@temporalio/common`, but in
+ * this monorepo npm installs one copy of protobufjs per `@temporalio` package (the root one is
+ * 7.x, for grpc), and `historyFromJSON` then fails with "type must be a Type" (its protojson and
+ * the History type come from different copies). This uses the copy `@temporalio/proto` uses.
+ */
+export function historyFromJson(json: unknown): unknown {
+  const require = createRequire(import.meta.url);
+  const fromProto = createRequire(require.resolve('@temporalio/proto'));
+  const proto = fromProto('@temporalio/proto') as object;
+  const { patchProtobufRoot } = fromProto('@temporalio/proto/lib/patch-protobuf-root') as {
+    patchProtobufRoot(root: object): { lookupType(name: string): unknown };
+  };
+  const { fromJson } = fromProto('protobufjs/ext/protojson') as {
+    fromJson(type: unknown, value: unknown, options: { ignoreUnknownFields: boolean }): unknown;
+  };
+  return fromJson(patchProtobufRoot(proto).lookupType('temporal.api.history.v1.History'), json, {
+    ignoreUnknownFields: true,
+  });
 }
