@@ -110,6 +110,10 @@ function resolveOptions(options: ServerOptions) {
       });
     }
   }
+  const temporalUiUrl = (options.temporalUiUrl ?? 'http://localhost:8233').replace(/\/+$/, '');
+  if (!/^https?:\/\/[^/]/i.test(temporalUiUrl)) {
+    throw new ConfigError(`the Temporal UI URL must be an http(s) URL, got "${temporalUiUrl}"`);
+  }
   const limits: Required<ServerLimits> = {
     maxPageSize: options.limits?.maxPageSize ?? 500,
     defaultTraceDepth: options.limits?.defaultTraceDepth ?? 100,
@@ -123,7 +127,7 @@ function resolveOptions(options: ServerOptions) {
     limits,
     bodyLimitBytes: options.bodyLimitBytes ?? 1_048_576,
     logger: options.logger ?? silentLogger,
-    temporalUiUrl: (options.temporalUiUrl ?? 'http://localhost:8233').replace(/\/+$/, ''),
+    temporalUiUrl,
     cors: new Set(options.corsOrigins ?? []),
   };
 }
