@@ -6,7 +6,7 @@
  * @module
  */
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { type ComponentRunInput, type Logger, type PointerInput, silentLogger } from '@mltrace/core';
 import { resolveDvcPointer, syncDvc } from '@mltrace/dvc';
 import { isMlflowError, type MlflowClient } from '@mltrace/mlflow';
@@ -249,29 +249,35 @@ export function createRetrainingActivities(options: RetrainingActivitiesOptions)
   const retrainingCheckDrift = component(
     async function retrainingCheckDrift(input: Parameters<RetrainingActivities['retrainingCheckDrift']>[0]) {
       const readFeatures = options.readFeatures ?? readCsvFeatures;
-      const referencePath = localPathOf(input.reference.uri);
-      if (input.reference.digest) {
-        const algorithm = /^[0-9a-f]{32}$/.test(input.reference.digest) ? 'md5' : 'sha256';
-        const digest = await fileDigest(referencePath, algorithm).catch(() => undefined);
-        if (digest !== input.reference.digest) {
+      const digest = input.reference.digest;
+      const algorithm = digest && /^[0-9a-f]{32}$/.test(digest) ? 'md5' : 'sha256';
+      // A DVC version (md5) is read from its pinned copy: the working tree may hold another version.
+      let referencePath = localPathOf(input.reference.uri);
+      if (digest && algorithm === 'md5') {
+        const pinned = join(options.workDir, 'data', digest, basename(referencePath));
+        const matches = await fileDigest(pinned, 'md5').then(
+          (d) => d === digest,
+          () => false,
+        );
+        if (matches) referencePath = pinned;
+      }
+      if (digest) {
+        const actual = await fileDigest(referencePath, algorithm).catch(() => undefined);
+        if (actual !== digest) {
           throw ApplicationFailure.create({
             type: 'InvalidInputError',
             nonRetryable: true,
-            message: `the champion's training data ${input.reference.uri} changed since it was logged (sha256 ${digest ?? 'unreadable'}, logged ${input.reference.digest})`,
+            message: `the champion's training data ${input.reference.uri} is not the version it was trained on (${algorithm} ${actual ?? 'unreadable'}, logged ${digest})`,
           });
         }
       }
       const currentDigest = input.current.digest ?? (await fileDigest(localPathOf(input.current.uri)));
       addInput(
-        {
-          uri: fileUri(referencePath),
-          ...(input.reference.digest ? { version: input.reference.digest } : {}),
-          type: 'data',
-        },
+        { uri: fileUri(referencePath), ...(digest ? { version: digest } : {}), type: 'data' },
         { uri: fileUri(localPathOf(input.current.uri)), version: currentDigest, type: 'data' },
       );
       const [reference, current] = await Promise.all([
-        readFeatures(input.reference),
+        readFeatures({ ...input.reference, uri: referencePath }),
         readFeatures(input.current),
       ]);
       const features = input.features ?? Object.keys(reference).filter((name) => name in current);
