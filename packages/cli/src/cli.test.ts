@@ -1,4 +1,6 @@
+import { openStore } from '@mltrace/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './cli.js';
 import { EXIT_CODES } from './errors.js';
 import { removeTemplate, type Workspace, workspace } from './test-cli.js';
 
@@ -100,6 +102,25 @@ describe('the mltrace command line', { timeout: 180_000 }, () => {
     expect(result.code).toBe(5);
     expect(result.stderr).toMatch(/^mltrace: error: unsupported database URL/);
     expect(result.stderr).toMatch(STACK_FRAME);
+  });
+
+  it('reports an unexpected failure in one line with exit 1, naming the driver error rather than dumping SQL', async () => {
+    const store = await openStore({ dataDir: 'memory://', cwd: ws.cwd });
+    await store.close();
+    let stderr = '';
+    const code = await runCli(['node', 'mltrace', 'recent'], {
+      stdout: { write: () => {} },
+      stderr: { write: (s: string) => (stderr += s) },
+      env: {},
+      cwd: ws.cwd,
+      store,
+    });
+    expect(code).toBe(1);
+    const lines = stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^mltrace: error: unexpected: /);
+    expect(lines[0]).not.toContain('SELECT');
+    expect(lines[1]).toBe('hint: rerun with MLTRACE_DEBUG=1 to see the stack trace, and report it');
   });
 
   it('exits 2 with one error line and a hint for usage errors', async () => {

@@ -15,6 +15,8 @@ export interface CommandContext {
   err(...lines: string[]): void;
   /** Writes a value as indented JSON (dates become ISO strings). */
   json(value: unknown): void;
+  /** Redraws a one-line progress message on stderr when it is a terminal; `undefined` clears it. */
+  progress(message: string | undefined): void;
 }
 
 /** Holds the store a run of the CLI opened, so it is closed exactly once at the end. */
@@ -53,6 +55,10 @@ export function createContext(io: CliIo, holder: StoreHolder, db: string | undef
     },
     json: (value) => {
       io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+    },
+    progress: (message) => {
+      if (io.stderr.isTTY !== true) return;
+      io.stderr.write(message === undefined ? '\r\x1b[2K' : `\r\x1b[2K${message}`);
     },
   };
 }

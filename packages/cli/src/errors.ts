@@ -49,17 +49,49 @@ export class UsageError extends Error {
   }
 }
 
+/** The error and its causes, outermost first (drivers wrap: drizzle's query error holds postgres.js's). */
+function causes(error: unknown): unknown[] {
+  const chain: unknown[] = [];
+  for (let current = error; current !== undefined && current !== null && chain.length < 10; ) {
+    chain.push(current);
+    current = (current as { cause?: unknown }).cause;
+  }
+  return chain;
+}
+
+/** A driver or network error code meaning the database cannot be reached or refused us. */
+function isUnavailableCode(code: unknown): boolean {
+  return (
+    typeof code === 'string' &&
+    (NETWORK_CODES.has(code) || /^08/.test(code) || ['57P01', '57P02', '57P03', '53300'].includes(code))
+  );
+}
+
 /** Turns any thrown value into a known error where one applies (network failures are `unavailable`). */
 export function classify(error: unknown): unknown {
   if (error instanceof MltraceError || error instanceof UsageError) return error;
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && NETWORK_CODES.has(code)) {
-    return new UnavailableError(`the database cannot be reached: ${(error as Error).message}`, {
+  const chain = causes(error);
+  const known = chain.find((e) => e instanceof MltraceError);
+  if (known) return known;
+  const network = chain.find((e) => isUnavailableCode((e as { code?: unknown }).code));
+  if (network) {
+    return new UnavailableError(`the database cannot be reached: ${(network as Error).message}`, {
       cause: error,
       hint: 'check that PostgreSQL runs at the --db / MLTRACE_DATABASE_URL address',
     });
   }
   return error;
+}
+
+/** What to say of an unexpected error: the driver's message rather than drizzle's SQL dump. */
+function describeUnexpected(error: unknown): string {
+  const chain = causes(error);
+  const first = chain[0];
+  const message = first instanceof Error ? first.message : String(first);
+  const cause = chain[1];
+  const text = message.startsWith('Failed query:') && cause instanceof Error ? cause.message : message;
+  const line = oneLine(text);
+  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
 }
 
 /** The exit code of an error, from {@link EXIT_CODES}. */
@@ -77,12 +109,11 @@ export function exitCodeOf(error: unknown): number {
 export function reportError(error: unknown, stderr: Writable, debug: boolean): number {
   const known = classify(error);
   const code = exitCodeOf(known);
-  const message = oneLine(known instanceof Error ? known.message : String(known));
   if (known instanceof MltraceError || known instanceof UsageError) {
-    stderr.write(`mltrace: error: ${message}\n`);
+    stderr.write(`mltrace: error: ${oneLine(known.message)}\n`);
     if (known.hint) stderr.write(`hint: ${oneLine(known.hint)}\n`);
   } else {
-    stderr.write(`mltrace: error: unexpected: ${message}\n`);
+    stderr.write(`mltrace: error: unexpected: ${describeUnexpected(known)}\n`);
     if (!debug) stderr.write('hint: rerun with MLTRACE_DEBUG=1 to see the stack trace, and report it\n');
   }
   if (debug) {

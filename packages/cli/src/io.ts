@@ -1,6 +1,8 @@
 /** Where the CLI writes: `process.stdout`/`process.stderr`, or a collector in tests. */
 export interface Writable {
   write(chunk: string): unknown;
+  /** A terminal: progress lines are drawn on it (never in a pipe or a file). */
+  isTTY?: boolean;
 }
 
 /** What a command reads and writes, injected so the CLI runs in-process as well as from the binary. */

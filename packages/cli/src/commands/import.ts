@@ -63,7 +63,7 @@ function lineMessage(error: Error): string {
 export async function importNdjson(
   store: LineageStore,
   input: Readable,
-  options: { batchSize: number },
+  options: { batchSize: number; onProgress?: (summary: ImportSummary) => void },
 ): Promise<ImportSummary> {
   const summary: ImportSummary = { imported: 0, created: 0, updated: 0, badLines: [] };
   let batch: Array<{ line: number; run: ComponentRunInput }> = [];
@@ -100,7 +100,10 @@ export async function importNdjson(
     const parsed = parseRunLine(text);
     if (!parsed.ok) summary.badLines.push({ line: lineNumber, error: parsed.error });
     else batch.push({ line: lineNumber, run: parsed.run });
-    if (batch.length >= options.batchSize) await flush();
+    if (batch.length >= options.batchSize) {
+      await flush();
+      options.onProgress?.(summary);
+    }
   }
   await flush();
   summary.badLines.sort((a, b) => a.line - b.line);
@@ -152,8 +155,12 @@ gitCommit, attempt, error {message, type}, metadata, dependsOn (run keys), workf
         const input = await openInput(ctx, file);
         let summary: ImportSummary;
         try {
-          summary = await importNdjson(store, input.stream, { batchSize: options.batchSize });
+          summary = await importNdjson(store, input.stream, {
+            batchSize: options.batchSize,
+            onProgress: (s) => ctx.progress(`imported ${s.imported} runs, ${s.badLines.length} bad lines…`),
+          });
         } finally {
+          ctx.progress(undefined);
           await input.close();
         }
         const bad = summary.badLines.length;

@@ -183,7 +183,7 @@ export async function copyMltrace(
       ? await read(
           sql<
             { component_name: string; tag_name: string }[]
-          >`SELECT component_name, tag_name FROM component_tags`,
+          >`SELECT component_name, tag_name FROM component_tags ORDER BY 1, 2`,
         )
       : [];
     for (const component of components) {
@@ -325,7 +325,15 @@ export async function importFromMltrace(
 ): Promise<number> {
   parseMltraceUrl(url);
   const store = await ctx.store();
-  const summary = await copyMltrace(store, url, { batchSize: options.batchSize });
+  let summary: MltraceImportSummary;
+  try {
+    summary = await copyMltrace(store, url, {
+      batchSize: options.batchSize,
+      onProgress: (done, total) => ctx.progress(`copied ${done}/${total} mltrace runs…`),
+    });
+  } finally {
+    ctx.progress(undefined);
+  }
   if (options.json) ctx.json(summary);
   else {
     for (const { runId, error } of summary.skipped) ctx.err(`mltrace run ${runId}: ${error}`);
