@@ -368,6 +368,26 @@ describe('the plugin', () => {
     ]);
   });
 
+  it("lets a workflow started from inside an activity join that activity's pipeline run", async () => {
+    const {
+      result: followUpId,
+      workflowId,
+      runId,
+    } = await execute<string>(postgres, 'followUp', [postgres.taskQueue]);
+    await temporal.client.workflow.getHandle(followUpId).result();
+    await postgres.plugin.writer.flush();
+    const [r] = await runsOfWorkflow(postgres.store, followUpId);
+    expect(r!.metadata.pipelineRun).toEqual({ workflowId, runId });
+    expect(r!.workflow).toMatchObject({
+      workflowId: followUpId,
+      parentWorkflowId: workflowId,
+      rootWorkflowId: workflowId,
+    });
+    const lineage = await temporal.client.workflow.getHandle(followUpId).query(lineageQuery);
+    expect(lineage.pipelineRun).toEqual({ workflowId, runId });
+    expect(lineage.parent).toEqual({ workflowId, runId });
+  });
+
   it('returns activity results byte-identical to a worker without the plugin', async () => {
     const value = {
       model: 'models:/taxi/3',

@@ -111,6 +111,14 @@ export async function slowStep(i: number, ms: number): Promise<number> {
   return i;
 }
 
+/** Starts a follow-up workflow with the worker's client (it joins this activity's pipeline run). */
+export async function startFollowUp(taskQueue: string): Promise<string> {
+  const { client, info } = Context.current();
+  const workflowId = `${info.workflowExecution?.workflowId}-follow-up`;
+  await client.workflow.start('withLocalActivity', { taskQueue, workflowId, args: [1] });
+  return workflowId;
+}
+
 /** A declared component: name, extractors and checks. */
 export const evaluate = component(
   async function evaluate(

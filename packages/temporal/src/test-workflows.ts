@@ -128,3 +128,8 @@ export async function parent(): Promise<number> {
   await acts.step(100);
   return executeChild(chain, { args: [0, 1], workflowId: `${workflowInfo().workflowId}-child` });
 }
+
+/** An activity that starts another workflow through the worker's client. */
+export async function followUp(taskQueue: string): Promise<string> {
+  return acts.startFollowUp(taskQueue);
+}
