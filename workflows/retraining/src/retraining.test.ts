@@ -1,9 +1,16 @@
+import { fileURLToPath } from 'node:url';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { approvePromotion, retrainingQueries, startRetraining } from './client.js';
+import {
+  approvePromotion,
+  retrainingHandle,
+  retrainingQueries,
+  scheduleRetraining,
+  startRetraining,
+} from './client.js';
 import { explainAlias, formatExplanation } from './explain.js';
 import { recordHistory } from './test-record.js';
-import { type Harness, startHarness, unique } from './test-support.js';
+import { eventually, type Harness, startHarness, unique } from './test-support.js';
 import type { RetrainingInput } from './types.js';
 
 let h: Harness;
@@ -221,3 +228,58 @@ async function eventuallyStatus(handle: Awaited<ReturnType<typeof startRetrainin
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
+
+describe('training by command', () => {
+  it('runs the command with the step context in its environment and registers the MLflow run it reports', async () => {
+    const model = unique('command');
+    const script = fileURLToPath(new URL('./test-fixtures/train-command.mjs', import.meta.url));
+    const input = h.input(
+      model,
+      'v1',
+      { f1: 0.72, auc: 0.81 },
+      { training: { command: [process.execPath, script] } },
+    );
+    const { result } = await run(input);
+    expect(result.decision.outcome).toBe('promote');
+    const training = await h.mlflow.getRun(result.trainingRunId);
+    expect(training.info.runName).toBe('train-command');
+    expect(training.metrics.find((m) => m.key === 'rows')?.value).toBe(3000);
+    // Registration logged the DVC data version as the run's training input.
+    expect(training.datasetInputs.map((d) => [d.dataset.name, d.dataset.digest])).toContainEqual([
+      'data',
+      result.data.version,
+    ]);
+    expect(result.candidate.runId).toBe(result.trainingRunId);
+  });
+});
+
+describe('scheduleRetraining', () => {
+  it('creates a Temporal schedule that starts the retraining workflow, and a triggered run decides', async () => {
+    const model = unique('scheduled');
+    const scheduleId = unique('retrain-schedule');
+    const schedule = await scheduleRetraining({
+      client: h.client,
+      scheduleId,
+      taskQueue: h.taskQueue,
+      input: h.input(model, 'v1', { f1: 0.7, auc: 0.8 }),
+      every: '1 day',
+      paused: true,
+    });
+    try {
+      const description = await schedule.describe();
+      expect(description.action).toMatchObject({ type: 'startWorkflow', workflowType: 'retrainingWorkflow' });
+      expect(description.spec.intervals?.map((i) => i.every)).toEqual([86_400_000]);
+      expect(description.state.paused).toBe(true);
+      await schedule.trigger();
+      const workflowId = await eventually(async () => {
+        const { info } = await schedule.describe();
+        return info.recentActions[0]?.action.workflow.workflowId;
+      }, 'the triggered run');
+      const result = await retrainingHandle(h.client, workflowId).result();
+      expect(result.decision.outcome).toBe('promote');
+      expect(await aliasVersion(model)).toBe('1');
+    } finally {
+      await schedule.delete();
+    }
+  });
+});
