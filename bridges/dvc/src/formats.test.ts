@@ -1,6 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { parseDvcConfig, remoteLocation } from './config.js';
 import { DvcFileError } from './errors.js';
+import { parseDvcYamlFast } from './fast-yaml.js';
 import { parseDvcFile, parseDvcYaml, parseLockFile } from './formats.js';
 import { parseGtoTag } from './gto.js';
 import { orderProducersFirst } from './history.js';
@@ -252,5 +255,54 @@ describe('pointers and ordering', () => {
       run('prepare', ['a'], ['b']),
     ]);
     expect(ordered.map((r) => r.component)).toEqual(['prepare', 'train', 'eval']);
+  });
+});
+
+describe('the fast YAML reader', () => {
+  const accepted = [
+    "schema: '2.0'\nstages:\n  train:\n    cmd: python src\\train.py --lr 0.1\n    deps:\n    - path: data/x.csv\n      hash: md5\n      md5: 0e04c3e5b51733a4e26c912bad6623d7.dir\n      size: 15\n    params:\n      params.yaml:\n        train.lr: 0.01\n        seed: 42\n        flag: true\n        none: null\n        empty:\n        list: []\n        map: {}\n        neg: -3\n        dotted: .5\n        name: -foo\n    outs:\n    - path: model.pkl\n      md5: '0123456789'\n      cache: false\n",
+    "outs:\n- md5: 'it''s'\n  path: a b/c.csv\n  labels:\n  - x\n  - y\n  meta:\n    nested:\n      deep: 1.\nfrozen: false\n",
+    'stages:\n  evaluate:\n    foreach:\n      - a\n      - b\n    do:\n      cmd: echo http://x/y#frag\n      deps:\n        - model#prod\n',
+    '- one\n- two:\n    three: 3\n-\n  - four\n',
+    "a: 'wrapped\n  single quote'\nb: plain\n  wrapped\ncmd: a very long command\n  continued here\n",
+    'cmd: "echo \'{\\"acc\\": 0.5}\' > m.json\\tend \\u00e9 \\\\"\n',
+  ];
+  const refused = [
+    'a: [1, 2]\n',
+    'a: |\n  text\n',
+    'a: &x 1\nb: *x\n',
+    'a: "bad \\q escape"\n',
+    'a: "x" y\n',
+    'a: b # comment\n',
+    'a: 1\na: 2\n',
+    'a: 1e5\n',
+    'a: 0x1F\n',
+    '1.0: x\n',
+    'a: .inf\n',
+    '---\na: 1\n',
+    'a: 1\r\n',
+    'a: 12345678901234567890\n',
+    'a: b\n\n  c\n',
+    'a: b\n  # not a comment\n',
+  ];
+
+  it('reads the long commands DVC 3.67 wrapped over several lines (plain, double-quoted, escaped breaks)', () => {
+    // Written by `dvc stage add` + `dvc repro` (ruamel wraps scalars at 80 columns).
+    const text = readFileSync(new URL('./fixtures/wrapped-commands.dvc.lock', import.meta.url), 'utf8');
+    const fast = parseDvcYamlFast(text) as { stages: Record<string, { cmd: string }> };
+    expect(fast).toEqual(parseYaml(text));
+    expect(fast.stages.long?.cmd).toBe(
+      'echo "aaaaaaaaaaaaaaaaaa bbbbbbbbbbbbbbbbbbbbbbbb \\"cccccccccccccccccc\\" dddddddddddddddddddddddddd eeeeeeeeeeeeeeeeeeeeeee ffffffffffffffffffffff gggggggggg" > long.txt && echo \'x: y\' >> long.txt && echo "tab\there" >> long.txt',
+    );
+  });
+
+  it.each(accepted)('reads DVC-style YAML exactly as the yaml library does (%#)', (text) => {
+    const fast = parseDvcYamlFast(text);
+    expect(fast).not.toBeUndefined();
+    expect(fast).toEqual(parseYaml(text));
+  });
+
+  it.each(refused)('leaves what it does not fully know to the yaml library (%#)', (text) => {
+    expect(parseDvcYamlFast(text)).toBeUndefined();
   });
 });

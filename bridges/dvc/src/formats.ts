@@ -7,6 +7,7 @@
 import { posix } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { DvcFileError } from './errors.js';
+import { parseDvcYamlFast } from './fast-yaml.js';
 
 /**
  * How a hash was computed: `md5` (DVC 3, `hash: md5`: the plain md5 of the bytes),
@@ -142,6 +143,8 @@ export function canonicalJson(value: unknown): string {
 
 /** Parses YAML text, turning syntax errors into a {@link DvcFileError} with the line. */
 export function parseYamlText(text: string, origin: Origin): unknown {
+  const fast = parseDvcYamlFast(text);
+  if (fast !== undefined) return fast;
   try {
     return parseYaml(text, { uniqueKeys: true });
   } catch (cause) {

@@ -6,6 +6,8 @@ import { openPgliteStore } from '@mltrace/store/pglite';
 import { createDvcWorkspace, type DvcWorkspace, toolPath } from '@mltrace/test-helpers';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { parseDvcYamlFast } from './fast-yaml.js';
 import type { EntryDetails } from './pointers.js';
 import { resolveDvcPointer } from './resolve.js';
 import { type DvcSyncProgress, type DvcSyncSummary, formatSummary, syncDvc } from './sync.js';
@@ -276,6 +278,15 @@ describe('syncDvc on a DVC project with three data versions, a pipeline, a forea
     await expect(resolveDvcPointer({ repo: ws.dir, path: 'params.yaml' })).rejects.toThrow(
       /^params\.yaml is not tracked by DVC at [0-9a-f]{12} \(HEAD\)/,
     );
+  });
+
+  it('reads the files DVC wrote with its fast YAML reader, exactly as the yaml library does', async () => {
+    for (const file of ['dvc.lock', 'data/raw.csv.dvc', 'dvc.yaml']) {
+      const text = await ws.readFile(file);
+      const fast = parseDvcYamlFast(text);
+      if (file !== 'dvc.yaml') expect(fast, file).not.toBeUndefined();
+      expect(fast ?? parseYaml(text), file).toEqual(parseYaml(text));
+    }
   });
 
   it('writes nothing new when re-run, and reads only the new commits after one', async () => {
