@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Context } from '@temporalio/activity';
 import { SimplePlugin } from '@temporalio/plugin';
-import type { ReplayWorkerOptions, Worker, WorkerOptions } from '@temporalio/worker';
+import type { Worker, WorkerOptions } from '@temporalio/worker';
 import { ActivityRecorder } from './activity.js';
 import { MltraceWorkflowClientInterceptor } from './client.js';
 import { gitCommitOf } from './git.js';
@@ -24,6 +24,13 @@ export function workflowInterceptorModule(searchAttributes = false): string {
 /**
  * The mltrace plugin for Temporal workers, replay workers, the workflow bundler and clients.
  * Create it with {@link createMltracePlugin}.
+ *
+ * - Worker: the activity interceptor (one ComponentRun per attempt, through {@link writer}), the
+ *   workflow interceptor module (when the worker bundles from `workflowsPath`), the client
+ *   interceptor for clients used inside activities; flushes the writer when the worker stops.
+ * - Bundler (`bundleWorkflowCode({ plugins })`): the workflow interceptor module.
+ * - Replay worker: the workflow interceptor module (activity interceptors never run on replay).
+ * - Client: the client interceptor.
  */
 export class MltracePlugin extends SimplePlugin {
   /** The options with every default applied. */
@@ -69,11 +76,6 @@ export class MltracePlugin extends SimplePlugin {
     }
     this.writer.start();
     return super.configureWorker({ ...options, interceptors: { ...options.interceptors, activity } });
-  }
-
-  /** Adds the workflow interceptors (the activity side never runs on replay). */
-  override configureReplayWorker(options: ReplayWorkerOptions): ReplayWorkerOptions {
-    return super.configureReplayWorker(options);
   }
 
   /** Runs the worker, then flushes the writer when it shuts down. */
