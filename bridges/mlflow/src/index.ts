@@ -38,6 +38,7 @@ export {
   isDvcMd5,
   parseModelVersionUri,
   stageUri,
+  stripCredentials,
   versionUri,
 } from './pointers.js';
 export {

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { datasetLocation, datasetPointer, isDvcMd5, parseModelVersionUri } from './pointers.js';
+import {
+  datasetLocation,
+  datasetPointer,
+  isDvcMd5,
+  parseModelVersionUri,
+  stripCredentials,
+} from './pointers.js';
 
 const input = (sourceType: string, source: string, digest = 'abc') => ({
   tags: { 'mlflow.data.context': 'training' },
@@ -49,5 +55,22 @@ describe('dataset and model pointers', () => {
     expect(parseModelVersionUri('models:/m-0123456789abcdef')).toBeUndefined();
     expect(parseModelVersionUri('models:/fraud@champion')).toBeUndefined();
     expect(parseModelVersionUri('models:/fraud/Production')).toBeUndefined();
+  });
+
+  it('drops credentials from source URIs: user and password, presigned-URL signatures, tokens', () => {
+    expect(stripCredentials('https://alice:pw@host/data.csv')).toBe('https://host/data.csv');
+    expect(
+      stripCredentials(
+        'https://bkt.s3.amazonaws.com/train.csv?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AK%2F1&X-Amz-Signature=abc',
+      ),
+    ).toBe('https://bkt.s3.amazonaws.com/train.csv?X-Amz-Algorithm=AWS4-HMAC-SHA256');
+    expect(stripCredentials('https://acct.blob.core.windows.net/c/f.csv?sv=2020&sig=xyz&sp=r')).toBe(
+      'https://acct.blob.core.windows.net/c/f.csv',
+    );
+    expect(stripCredentials('s3://bkt/key.parquet')).toBe('s3://bkt/key.parquet');
+    expect(stripCredentials('data/train.csv')).toBe('data/train.csv');
+    expect(datasetPointer(input('http', '{"url": "https://u:p@h/d.csv?token=t"}'), '/').uri).toBe(
+      'https://h/d.csv',
+    );
   });
 });

@@ -30,6 +30,37 @@ export function parseModelVersionUri(source: string): { name: string; version: s
 
 const DVC_MD5 = /^[0-9a-f]{32}(\.dir)?$/;
 
+/** Query parameters that carry credentials (presigned S3/GCS URLs, Azure SAS, tokens). */
+const SECRET_PARAMS =
+  /^(x-amz-(signature|credential|security-token)|x-goog-(signature|credential)|sig|signature|se|sp|sv|token|access_token|api[-_]?key)$/i;
+
+/**
+ * A URI without credentials: user and password removed, and the query parameters of presigned
+ * URLs and tokens dropped, so that no secret of a dataset source reaches the lineage store.
+ */
+export function stripCredentials(uri: string): string {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(uri)) return uri;
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    return uri.replace(/\/\/[^@/]*@/, '//');
+  }
+  let changed = false;
+  if (url.username || url.password) {
+    url.username = '';
+    url.password = '';
+    changed = true;
+  }
+  for (const key of [...url.searchParams.keys()]) {
+    if (SECRET_PARAMS.test(key)) {
+      url.searchParams.delete(key);
+      changed = true;
+    }
+  }
+  return changed ? url.toString() : uri;
+}
+
 /** Whether a digest is a DVC content hash (md5, or md5 + `.dir` for a directory). */
 export function isDvcMd5(digest: string): boolean {
   return DVC_MD5.test(digest);
@@ -94,7 +125,7 @@ export function datasetPointer(input: DatasetInput, cwd: string): DatasetPointer
   const location = datasetLocation(dataset.sourceType, dataset.source);
   let uri: string;
   try {
-    uri = normalizeUri(location ?? `mlflow-dataset:${dataset.name || 'unnamed'}`, { cwd });
+    uri = normalizeUri(stripCredentials(location ?? `mlflow-dataset:${dataset.name || 'unnamed'}`), { cwd });
   } catch {
     uri = `mlflow-dataset:${dataset.name || 'unnamed'}`;
   }

@@ -10,7 +10,14 @@ import {
 import type { LineageStore } from '@mltrace/store';
 import { MlflowClient } from './client.js';
 import { isMlflowError } from './errors.js';
-import { aliasUri, datasetPointer, parseModelVersionUri, stageUri, versionUri } from './pointers.js';
+import {
+  aliasUri,
+  datasetPointer,
+  parseModelVersionUri,
+  stageUri,
+  stripCredentials,
+  versionUri,
+} from './pointers.js';
 import type { ModelVersion, RegisteredModel, Run } from './types.js';
 
 /** Options of {@link syncMlflow}. */
@@ -624,7 +631,7 @@ function registerRun(name: string, v: ModelVersion, runKey: string, ctx: BuildCo
   const copyOf = parseModelVersionUri(v.source);
   const inputs: PointerInput[] = [];
   if (copyOf) inputs.push({ uri: versionUri(copyOf.name, copyOf.version), type: 'model' });
-  else if (v.source) inputs.push({ uri: v.source, type: 'model' });
+  else if (v.source) inputs.push({ uri: stripCredentials(v.source), type: 'model' });
   const datasets = (run?.datasetInputs ?? []).map((d) => datasetPointer(d, ctx.cwd));
   for (const d of datasets) inputs.push({ uri: d.uri, version: d.version, type: 'data' });
   const where = `${name}/${v.version}`;
@@ -647,7 +654,7 @@ function registerRun(name: string, v: ModelVersion, runKey: string, ctx: BuildCo
       trackingUri: ctx.server,
       model: name,
       version: v.version,
-      source: v.source,
+      source: stripCredentials(v.source),
       ...(copyOf ? { copyOf: versionUri(copyOf.name, copyOf.version) } : {}),
       runId: v.runId,
       ...(v.runLink ? { runLink: v.runLink } : {}),
