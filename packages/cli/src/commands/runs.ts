@@ -33,9 +33,22 @@ export async function findRun(store: LineageStore, ref: string): Promise<Compone
   return store.run(trimmed);
 }
 
-/** Loads the runs a run depends on, to name them on its card. */
-async function dependenciesOf(store: LineageStore, run: RunSummary): Promise<RunSummary[]> {
-  const found = await Promise.all(run.dependsOn.map((id) => store.run(id).catch(() => undefined)));
+/** Loads the runs a run depends on, to name them on its card; `cache` shares them across cards. */
+async function dependenciesOf(
+  store: LineageStore,
+  run: RunSummary,
+  cache = new Map<number, Promise<ComponentRun | undefined>>(),
+): Promise<RunSummary[]> {
+  const found = await Promise.all(
+    run.dependsOn.map((id) => {
+      let dep = cache.get(id);
+      if (!dep) {
+        dep = store.run(id).catch(() => undefined);
+        cache.set(id, dep);
+      }
+      return dep;
+    }),
+  );
   return found.filter((dep): dep is ComponentRun => dep !== undefined);
 }
 
@@ -156,9 +169,12 @@ export const registerRuns: Register = (program, wrap) => {
           return 0;
         }
         ctx.out(`${plural(runs.length, 'run')} of ${component}, newest first`, '');
+        const cache = new Map<number, Promise<ComponentRun | undefined>>();
         for (const [i, run] of runs.entries()) {
           if (i > 0) ctx.out('');
-          ctx.out(...runCard(run, { cwd: ctx.io.cwd, dependencies: await dependenciesOf(store, run) }));
+          ctx.out(
+            ...runCard(run, { cwd: ctx.io.cwd, dependencies: await dependenciesOf(store, run, cache) }),
+          );
         }
         return 0;
       }),
