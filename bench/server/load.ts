@@ -1,7 +1,7 @@
 /**
  * The load generator of the server benchmark, run as its own process so that it does not share
  * the server's event loop: autocannon against the trace endpoint, cycling through the given
- * paths. Prints autocannon's summary as one JSON line.
+ * paths (one connection: sequential fetches). Prints a summary as one JSON line.
  *
  *   node bench/dist/server/load.js <base-url> <connections> <seconds> <paths.json>
  */
@@ -14,6 +14,38 @@ if (!url || !connections || !seconds || !pathsFile) {
   process.exit(2);
 }
 const paths = JSON.parse(readFileSync(pathsFile, 'utf8')) as string[];
+
+if (Number(connections) === 1) {
+  // One connection: plain sequential requests (keep-alive fetch), timing each one. autocannon's
+  // single-connection figures include its own scheduling delays.
+  const latencies: number[] = [];
+  const until = performance.now() + Number(seconds) * 1000;
+  const started = performance.now();
+  let non2xx = 0;
+  for (let i = 0; performance.now() < until; i++) {
+    const start = performance.now();
+    const response = await fetch(`${url}${paths[i % paths.length]}`);
+    await response.arrayBuffer();
+    latencies.push(performance.now() - start);
+    if (response.status >= 300) non2xx += 1;
+  }
+  latencies.sort((a, b) => a - b);
+  const at = (p: number) =>
+    latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)] ?? 0;
+  process.stdout.write(
+    `${JSON.stringify({
+      requestsPerSecond: latencies.length / ((performance.now() - started) / 1000),
+      p50: at(50),
+      p99: at(99),
+      total: latencies.length,
+      non2xx,
+      errors: 0,
+      timeouts: 0,
+    })}\n`,
+  );
+  process.exit(0);
+}
+
 const result = await autocannon({
   url,
   connections: Number(connections),

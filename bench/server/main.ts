@@ -159,6 +159,7 @@ try {
     serverP99: [] as number[],
     server1Rps: [] as number[],
     server1P50: [] as number[],
+    server1P99: [] as number[],
     inP50: [] as number[],
     inP99: [] as number[],
     inRps: [] as number[],
@@ -198,6 +199,7 @@ try {
     const single = await load(server.url, 1, Math.max(2, Math.round(config.seconds / 2)), pathsFile);
     samples.server1Rps.push(single.requestsPerSecond);
     samples.server1P50.push(single.p50);
+    samples.server1P99.push(single.p99);
 
     if (hasCli) {
       const times: number[] = [];
@@ -230,6 +232,7 @@ try {
     server_trace_p99_ms: m(samples.serverP99),
     server_trace_rps_1conn: m(samples.server1Rps),
     server_trace_p50_ms_1conn: m(samples.server1P50),
+    server_trace_p99_ms_1conn: m(samples.server1P99),
     inprocess_trace_rps: m(samples.inRps),
     inprocess_trace_p50_ms: m(samples.inP50),
     inprocess_trace_p99_ms: m(samples.inP99),
@@ -248,10 +251,10 @@ try {
       'p99 ms': figures.server_trace_p99_ms!,
     },
     {
-      path: 'HTTP GET /api/v1/trace, 1 connection',
+      path: 'HTTP GET /api/v1/trace, 1 connection (sequential fetch, own process)',
       'requests/s': figures.server_trace_rps_1conn!,
       'p50 ms': figures.server_trace_p50_ms_1conn!,
-      'p99 ms': '',
+      'p99 ms': figures.server_trace_p99_ms_1conn!,
     },
     {
       path: `store.trace in-process, ${config.connections} concurrent`,

@@ -237,6 +237,7 @@ export function describeApiBehaviour(driver: string, open: () => Promise<Lineage
       const { status, json } = await api('/api/v1/promotions?model=taxi');
       expect(status).toBe(200);
       expect(json.promotions.map((p: { decision: string }) => p.decision)).toEqual(['promote', 'registered']);
+      expect(json.promotions.every((p: { origin: string }) => p.origin === 'runs')).toBe(true);
       expect(json.promotions[0]).toMatchObject({
         model: 'taxi',
         version: '3',
@@ -244,6 +245,32 @@ export function describeApiBehaviour(driver: string, open: () => Promise<Lineage
         reasons: ['rmse 3.1 < champion 3.4'],
       });
       expect((await api('/api/v1/promotions?model=other')).json.promotions).toEqual([]);
+
+      // A recorded decision joins the timeline; the run it links to is not listed twice.
+      const decide = await store.logRun({
+        component: 'promote',
+        source: 'mlflow',
+        runKey: 'decide:taxi:4',
+        startedAt: new Date('2026-03-03T10:00:00Z'),
+        metadata: { model: 'taxi', version: '4' },
+      });
+      await store.recordPromotionDecision({
+        decisionKey: 'taxi:4',
+        model: 'taxi',
+        candidate: '4',
+        previousChampion: '3',
+        decision: 'reject',
+        reasons: ['rmse 3.6 > champion 3.1'],
+        runKey: 'decide:taxi:4',
+        decidedAt: new Date('2026-03-03T10:01:00Z'),
+      });
+      const merged = (await api('/api/v1/promotions?model=taxi')).json.promotions;
+      expect(merged.map((p: { decision: string; origin: string }) => `${p.decision}/${p.origin}`)).toEqual([
+        'reject/decisions',
+        'promote/runs',
+        'registered/runs',
+      ]);
+      expect(merged[0]).toMatchObject({ version: '4', previousChampion: '3', runId: decide.id });
     });
 
     it('answers JSON 404 for unknown routes and sets security headers everywhere', async () => {

@@ -13,6 +13,8 @@ export interface PromotionEntry {
   reasons: string[];
   previousChampion: string | null;
   approver: string | null;
+  /** What the approver wrote, for decisions made by a person. */
+  approvalComment: string | null;
   policy: Record<string, unknown> | null;
   metrics: Record<string, unknown> | null;
   decidedAt: Date;
@@ -20,25 +22,6 @@ export interface PromotionEntry {
   runId: number | null;
   /** Where the entry comes from: the store's promotion decisions, or runs (until the store has them). */
   origin: 'decisions' | 'runs';
-}
-
-/** The promotion decisions API the store is gaining (`promotion_decisions` table). */
-interface DecisionStore {
-  promotions(filter?: { model?: string; alias?: string; limit?: number }): Promise<
-    Array<{
-      model: string;
-      candidate: string;
-      previousChampion: string | null;
-      alias: string;
-      decision: string;
-      policy: Record<string, unknown>;
-      metrics: Record<string, unknown>;
-      reasons: string[];
-      approver: string | null;
-      decidedAt: Date;
-      runId: number | null;
-    }>
-  >;
 }
 
 /** Components whose MLflow runs make up the interim timeline. */
@@ -100,6 +83,7 @@ export function promotionFromRun(run: RunSummary): PromotionEntry {
     reasons: reasonsOf(m.reasons),
     previousChampion: text(m.previousChampion) ?? null,
     approver: text(m.approver) ?? null,
+    approvalComment: text(m.approvalComment) ?? null,
     policy: record(m.policy),
     metrics: record(m.metrics),
     decidedAt: run.endedAt ?? run.startedAt,
@@ -109,8 +93,7 @@ export function promotionFromRun(run: RunSummary): PromotionEntry {
 }
 
 /**
- * A model's promotion timeline, newest first: the store's promotion decisions (when the store has
- * them) merged with MLflow runs of the `promote` and `register` components (registrations and
+ * A model's promotion timeline, newest first: the store's promotion decisions merged with MLflow runs of the `promote` and `register` components (registrations and
  * alias moves synced from the registry; at most `scanLimit` runs of each are scanned). A run a
  * decision links to appears once, as the decision.
  */
@@ -119,9 +102,8 @@ export async function promotionTimeline(
   options: { model?: string; limit: number; scanLimit?: number },
 ): Promise<PromotionEntry[]> {
   const entries: PromotionEntry[] = [];
-  const decisions = store as Partial<DecisionStore>;
-  if (typeof decisions.promotions === 'function') {
-    const rows = await decisions.promotions({
+  {
+    const rows = await store.promotions({
       ...(options.model === undefined ? {} : { model: options.model }),
       limit: options.limit,
     });
@@ -134,6 +116,7 @@ export async function promotionTimeline(
         reasons: d.reasons,
         previousChampion: d.previousChampion,
         approver: d.approver,
+        approvalComment: d.approvalComment,
         policy: d.policy,
         metrics: d.metrics,
         decidedAt: d.decidedAt,

@@ -180,6 +180,8 @@ export async function createServer(options: ServerOptions): Promise<MltraceServe
     logger: false,
     // Never trust X-Forwarded-*: the server does not sit behind a known proxy.
     trustProxy: false,
+    // A client gets this long to send a whole request (slow-body clients are cut off).
+    requestTimeout: 60_000,
     bodyLimit: resolved.bodyLimitBytes,
     // Path parameters may hold URL-encoded run keys.
     routerOptions: { maxParamLength: 2_000, ignoreTrailingSlash: true },

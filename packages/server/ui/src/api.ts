@@ -80,6 +80,7 @@ export interface PromotionEntry {
   reasons: string[];
   previousChampion: string | null;
   approver: string | null;
+  approvalComment: string | null;
   policy: Record<string, unknown> | null;
   metrics: Record<string, unknown> | null;
   decidedAt: string;

@@ -387,7 +387,8 @@ export function PromotionsView({ location }: { location: Location }) {
               {p.previousChampion ? (
                 <span className="muted"> (champion was v{p.previousChampion})</span>
               ) : null}
-              {p.approver ? <span className="muted"> · approved by {p.approver}</span> : null}
+              {p.approver ? <span className="muted"> · by {p.approver}</span> : null}
+              {p.approvalComment ? <q className="muted"> {p.approvalComment}</q> : null}
               {p.runId ? (
                 <>
                   {' '}
