@@ -39,7 +39,7 @@ export interface BackfillOptions
   namespace?: string;
   /** Follow child workflows. @default true */
   children?: boolean;
-  /** Follow the runs a run continued as new from. @default true */
+  /** Follow continue-as-new chains (the runs a run continued from, and the run it continued as). @default true */
   continuedRuns?: boolean;
   /** At most this many workflow runs. @default 1000 */
   maxWorkflows?: number;
@@ -120,6 +120,7 @@ interface WorkflowRunInfo {
   root: string | undefined;
   header: LineageHeader | undefined;
   continuedFrom: string | undefined;
+  continuedTo: string | undefined;
   children: Array<{ workflowId: string; runId: string }>;
   activities: HistoryActivity[];
 }
@@ -169,6 +170,7 @@ export function readHistory(
     root: undefined,
     header: undefined,
     continuedFrom: undefined,
+    continuedTo: undefined,
     children: [],
     activities: [],
   };
@@ -268,6 +270,11 @@ export function readHistory(
       });
       continue;
     }
+    const continued = event.workflowExecutionContinuedAsNewEventAttributes;
+    if (continued?.newExecutionRunId) {
+      info.continuedTo = continued.newExecutionRunId;
+      continue;
+    }
     const child = event.childWorkflowExecutionStartedEventAttributes;
     if (child?.workflowExecution?.workflowId && child.workflowExecution.runId) {
       info.children.push({
@@ -342,6 +349,8 @@ export async function backfill(options: BackfillOptions): Promise<BackfillResult
     result.workflows++;
     if (followContinued && run.continuedFrom)
       queue.push({ workflowId: run.workflowId, runId: run.continuedFrom });
+    if (followContinued && run.continuedTo)
+      queue.push({ workflowId: run.workflowId, runId: run.continuedTo });
     if (followChildren) for (const child of run.children) queue.push(child);
 
     const records: ComponentRunInput[] = [];

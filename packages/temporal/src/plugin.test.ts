@@ -104,6 +104,8 @@ afterAll(async () => {
   await temporal?.close();
 });
 
+const counts = (list: unknown[]) => list.length;
+
 /** Runs a workflow to completion on the harness's task queue, then flushes the writer. */
 async function execute<T>(
   harness: Harness,
@@ -303,6 +305,31 @@ describe('the plugin', () => {
     expect(done.component).toBe('completeLater');
     expect(done.endedAt).not.toBeNull();
     expect(done.outputs.map((p) => p.uri)).toEqual(['s3://bucket/async/result.parquet']);
+  });
+
+  it('backfills the same runs the worker recorded into an empty store, following children, continue-as-new and local activities', async () => {
+    const parentRun = await execute<number>(postgres, 'parent', []);
+    const localRun = await execute<number>(postgres, 'withLocalActivity', [5]);
+    const empty = await openPgliteStore({ dataDir: 'memory://' });
+    try {
+      for (const { workflowId } of [parentRun, localRun]) {
+        const counts = await backfill({ client: temporal.client, store: empty, workflowId, activities });
+        const recorded = [
+          ...(await runsOfWorkflow(postgres.store, workflowId)),
+          ...(await runsOfWorkflow(postgres.store, `${workflowId}-child`)),
+        ];
+        expect(counts.created).toBe(recorded.length);
+        for (const r of recorded) {
+          const rebuilt = await empty.run(r.runKey);
+          expect(rebuilt).toMatchObject({ component: r.component, status: r.status, attempt: r.attempt });
+          expect(rebuilt.workflow).toEqual(r.workflow);
+          expect(rebuilt.metadata).toMatchObject({ isLocal: r.metadata.isLocal, backfilled: true });
+        }
+      }
+      expect(counts(await runsOfWorkflow(empty, `${parentRun.workflowId}-child`))).toBe(2);
+    } finally {
+      await empty.close();
+    }
   });
 
   it('adds the I/O an activity declares at run time', async () => {

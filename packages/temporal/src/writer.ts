@@ -147,9 +147,13 @@ export class LineageWriter {
   /**
    * Queues one record; never blocks, never throws. Records with the same key coalesce while
    * queued (the later one, e.g. an attempt's final state, replaces its `running` record).
-   * Returns false when the record was dropped because the queue is full.
+   * Returns false when the record was dropped (the queue is full, or the writer is closed).
    */
   enqueue(run: PendingRun, key?: string): boolean {
+    if (this.closed) {
+      this.counters.dropped++;
+      return false;
+    }
     if (!this.started) this.start();
     this.counters.enqueued++;
     if (key !== undefined) {
