@@ -78,8 +78,12 @@ export interface GtoTagRef extends GtoTag {
   message: string;
 }
 
-/** Reads every annotated GTO tag of a repository, oldest first (by tagger time, then counter, then name). */
-export async function readGtoTags(root: string): Promise<GtoTagRef[]> {
+/**
+ * Reads every annotated GTO tag of a repository, oldest first (by tagger time, then counter, then
+ * name). With `merged`, only the tags on commits reachable from one of those commits.
+ */
+export async function readGtoTags(root: string, options: { merged?: string[] } = {}): Promise<GtoTagRef[]> {
+  if (options.merged?.length === 0) return [];
   const format = [
     '%(refname:strip=2)',
     '%(objecttype)',
@@ -90,7 +94,8 @@ export async function readGtoTags(root: string): Promise<GtoTagRef[]> {
     '%(taggername)',
     '%(contents:subject)',
   ].join('%00');
-  const out = await git(root, ['for-each-ref', 'refs/tags', `--format=${format}%00%1e`]);
+  const merged = (options.merged ?? []).map((sha) => `--merged=${sha}`);
+  const out = await git(root, ['for-each-ref', ...merged, `--format=${format}%00%1e`, 'refs/tags']);
   const tags: GtoTagRef[] = [];
   for (const record of out.split('\x1e')) {
     const [name, type, object, targetType, target, time, tagger, subject] = record

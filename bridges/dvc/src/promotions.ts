@@ -28,6 +28,8 @@ export interface ReadGtoPromotionsOptions {
   repoId: string;
   /** Tag objects already recorded: skipped. */
   seen?: ReadonlySet<string>;
+  /** Only tags on commits reachable from these (the synced revisions); all tags when absent. */
+  merged?: string[];
   localConfig?: boolean;
 }
 
@@ -49,7 +51,7 @@ export function gtoUri(artifact: string, slot: { version?: string; stage?: strin
 /** Reads GTO tags and turns the ones not yet `seen` into promotion runs. */
 export async function readGtoPromotions(options: ReadGtoPromotionsOptions): Promise<GtoPromotions> {
   const { root, reader, repoId } = options;
-  const tags = await readGtoTags(root);
+  const tags = await readGtoTags(root, options.merged ? { merged: options.merged } : {});
   const fresh = tags.filter((t) => !options.seen?.has(t.tagObject));
   const result: GtoPromotions = { runs: [], errors: [], tagObjects: tags.map((t) => t.tagObject) };
   if (fresh.length === 0) return result;

@@ -172,15 +172,18 @@ export async function syncDvc(options: SyncDvcOptions): Promise<DvcSyncSummary> 
     const reader = new ObjectReader(repo.root);
     try {
       const seen = new Set(full ? [] : (cursor?.gtoTags ?? []));
+      // A tag is recorded once its commit is synced, so that its input links to the run that produced it.
+      const synced = history.head ? [history.head, ...exclude] : exclude;
       const gto = await readGtoPromotions({
         root: repo.root,
         reader,
         repoId,
         seen,
+        merged: synced,
         localConfig: options.localConfig ?? true,
       });
       promotions = gto.runs;
-      tagObjects = gto.tagObjects;
+      tagObjects = [...new Set([...seen, ...gto.tagObjects])];
       errors.push(...gto.errors);
       emit({ phase: 'tags', done: gto.runs.length, total: gto.runs.length });
     } finally {
