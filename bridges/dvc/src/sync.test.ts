@@ -16,6 +16,8 @@ const md5 = (text: string) => createHash('md5').update(text).digest('hex');
 const RAW = ['id,val\n1,a\n', 'id,val\n1,a\n2,b\n', 'id,val\n1,a\n2,b\n3,c\n'];
 // DVC's own template syntax, written into dvc.yaml.
 const ITEM = '$' + '{item}';
+const OS = '$' + '{item.os}';
+const ARCH = '$' + '{item.arch}';
 
 interface DvcMeta {
   kind: string;
@@ -85,7 +87,7 @@ describe('syncDvc on a DVC project with three data versions, a pipeline, a forea
     const yaml = await ws.readFile('dvc.yaml');
     await ws.writeFile(
       'dvc.yaml',
-      `${yaml}  evaluate:\n    foreach: [train, test]\n    do:\n      cmd: mkdir -p eval && wc -l < data/prepared/${ITEM}.csv > eval/${ITEM}.txt\n      deps:\n        - data/prepared\n        - model.bin\n      outs:\n        - eval/${ITEM}.txt\nartifacts:\n  model:\n    path: model.bin\n    type: model\n`,
+      `${yaml}  evaluate:\n    foreach: [train, test]\n    do:\n      cmd: mkdir -p eval && wc -l < data/prepared/${ITEM}.csv > eval/${ITEM}.txt\n      deps:\n        - data/prepared\n        - model.bin\n      outs:\n        - eval/${ITEM}.txt\n  build:\n    matrix:\n      os: [linux]\n      arch: [x64, arm]\n    cmd: mkdir -p dist && echo ${OS}-${ARCH} > dist/${OS}-${ARCH}.txt\n    deps:\n      - model.bin\n    outs:\n      - dist/${OS}-${ARCH}.txt\nartifacts:\n  model:\n    path: model.bin\n    type: model\n`,
     );
     await ws.dvc('repro', '-q');
     commits.foreach = await ws.commit('evaluate per split');
@@ -115,17 +117,17 @@ describe('syncDvc on a DVC project with three data versions, a pipeline, a forea
       repo: root,
       rev: 'HEAD',
       commitsRead: 6,
-      stageRuns: 5,
+      stageRuns: 7,
       dataRuns: 3,
       promotionRuns: 2,
-      runsWritten: 10,
-      runsCreated: 10,
+      runsWritten: 12,
+      runsCreated: 12,
       incremental: false,
     });
     expect(formatSummary(summary)).toMatch(
-      /^dvc \S+ HEAD at [0-9a-f]{12}: 6 commits read, 10 runs written \(10 new; 5 stage, 3 data, 2 promotion\), 0 errors in \d+\.\d s$/,
+      /^dvc \S+ HEAD at [0-9a-f]{12}: 6 commits read, 12 runs written \(12 new; 7 stage, 3 data, 2 promotion\), 0 errors in \d+\.\d s$/,
     );
-    expect(progress.at(-1)).toEqual({ phase: 'done', done: 10, total: 10 });
+    expect(progress.at(-1)).toEqual({ phase: 'done', done: 12, total: 12 });
     expect(progress.filter((e) => e.phase === 'read').at(-1)).toEqual({ phase: 'read', done: 6, total: 6 });
   });
 
@@ -189,12 +191,17 @@ describe('syncDvc on a DVC project with three data versions, a pipeline, a forea
     ]);
   });
 
-  it('expands foreach stages into one run per item, named as in dvc.lock', async () => {
+  it('expands foreach and matrix stages into one run per item, named as in dvc.lock', async () => {
     const trainRun = await runAt('train', commits.lr!);
     for (const item of ['train', 'test']) {
       const run = await runAt(`evaluate@${item}`, commits.foreach!);
       expect(run.dependsOn).toContain(trainRun.id);
       expect(run.outputs.map((p) => p.uri)).toEqual([uri(`eval/${item}.txt`)]);
+    }
+    for (const target of ['linux-x64', 'linux-arm']) {
+      const run = await runAt(`build@${target}`, commits.foreach!);
+      expect(run.dependsOn).toEqual([trainRun.id]);
+      expect(run.outputs.map((p) => p.uri)).toEqual([uri(`dist/${target}.txt`)]);
     }
     // The stages whose entries did not change are not recorded again.
     expect((await store.history('train', { limit: 10 })).map((r) => r.gitCommit)).not.toContain(
