@@ -168,6 +168,36 @@ describe('syncDvc on a history with bad DVC files, legacy formats and shallow cl
     expect(deepened.errors.map((e) => e.commit)).toEqual([c[2], c[3], c[5]]);
   });
 
+  it('records a stage once across a branch and its merge: a merge records only what is new to all its parents', async () => {
+    const dir = join(ws.root, 'merge');
+    await mkdir(join(dir, '.dvc'), { recursive: true });
+    await git(dir, 'init', '-q', '-b', 'main');
+    const lock = (clean: string, fit: string) =>
+      `schema: '2.0'\nstages:\n  clean:\n    cmd: python clean.py\n    outs:\n    - path: clean.csv\n      hash: md5\n      md5: ${clean}\n  fit:\n    cmd: python fit.py\n    deps:\n    - path: fit.py\n      hash: md5\n      md5: ${fit}0\n    outs:\n    - path: model.pkl\n      hash: md5\n      md5: ${fit}\n`;
+    const commit = async (message: string, text: string) => {
+      await writeFile(join(dir, 'dvc.lock'), text);
+      await writeFile(join(dir, '.dvc', 'config'), '');
+      await git(dir, 'add', '-A');
+      await git(dir, 'commit', '-q', '-m', message);
+      return (await git(dir, 'rev-parse', 'HEAD')).stdout.trim();
+    };
+    const base = await commit('base', lock('c0', 'f0'));
+    await git(dir, 'checkout', '-q', '-b', 'feature');
+    const feature = await commit('fit again', lock('c0', 'f1'));
+    await git(dir, 'checkout', '-q', 'main');
+    const main = await commit('clean again', lock('c1', 'f0'));
+    await git(dir, 'merge', '-q', '--no-commit', '-s', 'ours', 'feature');
+    // The merge keeps main's clean entry and the feature's fit entry, so it re-runs nothing.
+    const merge = await commit('merge feature', lock('c1', 'f1'));
+    const result = await syncDvc({ store, repo: dir });
+    expect(result).toMatchObject({ commitsRead: 4, stageRuns: 4, errors: [] });
+    const byComponent = async (component: string) =>
+      (await store.history(component, { limit: 10 })).map((r) => r.gitCommit).sort();
+    expect(await byComponent('clean')).toEqual([base, main].sort());
+    expect(await byComponent('fit')).toEqual([base, feature].sort());
+    expect(merge).toMatch(/^[0-9a-f]{40}$/);
+  });
+
   it('rejects a repository without DVC, naming the commit, and a path that is not a git repository', async () => {
     const plain = join(ws.root, 'plain');
     await mkdir(plain);
