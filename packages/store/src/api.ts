@@ -113,12 +113,18 @@ export interface StoreOptions {
  * `@mltrace/store/pglite`) or `openPostgresStore()` (from `@mltrace/store/postgres`).
  */
 export interface LineageStore {
+  /** The migrations this open applied, by file name (empty when the schema was current). */
+  readonly migrated: string[];
   /** Creates a component, or updates its description, owner and tags. */
   createComponent(component: Partial<Component> & { name: string }): Promise<Component>;
   /** Adds tags to a component (created if missing). */
   tagComponent(name: string, tags: string[]): Promise<Component>;
   /** Components, optionally those with a tag or an owner. */
   components(filter?: { tag?: string; owner?: string }): Promise<Component[]>;
+  /** One component by name. Throws NotFoundError. */
+  component(name: string): Promise<Component>;
+  /** How many runs each component has, by status (a full count: for metrics, not hot paths). */
+  countRuns(): Promise<Array<{ component: string; status: RunStatus; count: number }>>;
   /** Every tag in use, sorted. */
   tags(): Promise<string[]>;
 
@@ -126,7 +132,8 @@ export interface LineageStore {
   logRun(run: ComponentRunInput): Promise<{ id: number; runKey: string; created: boolean }>;
   /**
    * Logs runs in one transaction, in order (a run may depend on an earlier one of the batch).
-   * Re-logging a run key updates the run and adds new I/O; dependencies, once inferred, are frozen.
+   * Re-logging a run key updates the run and adds new I/O, keeping the earliest start time;
+   * dependencies, once inferred, are frozen.
    */
   logRuns(runs: ComponentRunInput[]): Promise<LogResult>;
   /** Replaces a run's notes. */
@@ -146,9 +153,9 @@ export interface LineageStore {
   /** Downstream lineage: every run that consumed the pointer, and everything derived from them. */
   impact(pointer: PointerQuery, options?: GraphOptions): Promise<LineageGraph>;
 
-  /** Flags a pointer (one version, or every version). Returns how many pointers were flagged. */
+  /** Flags a pointer (one version, or every version). Returns how many pointers it newly flagged. */
   flag(pointer: PointerQuery): Promise<number>;
-  /** Unflags a pointer (one version or every version). */
+  /** Unflags a pointer (one version or every version). Returns how many it newly unflagged. */
   unflag(pointer: PointerQuery): Promise<number>;
   /** Unflags everything. */
   unflagAll(): Promise<number>;

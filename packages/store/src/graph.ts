@@ -43,10 +43,13 @@ async function walk(
       FROM walk w JOIN run_dependencies d ON d.${sql.raw(from)} = w.run_id
       WHERE w.depth < ${maxDepth}
     )
-    SELECT w.run_id, min(w.depth) AS depth,
-      bool_or(w.depth = ${maxDepth} AND EXISTS (
-        SELECT 1 FROM run_dependencies d WHERE d.${sql.raw(from)} = w.run_id)) AS more
-    FROM walk w GROUP BY w.run_id`);
+    , visited AS (SELECT run_id, min(depth) AS depth FROM walk GROUP BY run_id)
+    -- Only a run first reached at the limit was not expanded; it cuts the walk short when one of
+    -- its edges leads outside what was visited.
+    SELECT v.run_id, v.depth, v.depth = ${maxDepth} AND EXISTS (
+        SELECT 1 FROM run_dependencies d
+        WHERE d.${sql.raw(from)} = v.run_id AND d.${sql.raw(to)} NOT IN (SELECT run_id FROM visited)) AS more
+    FROM visited v`);
   const depths = new Map<number, number>();
   let truncated = false;
   for (const row of rows) {

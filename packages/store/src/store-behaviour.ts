@@ -47,6 +47,31 @@ export function describeStoreBehaviour(driver: string, open: () => Promise<Linea
       expect(await store.tags()).toEqual(expect.arrayContaining(['etl', 'nightly']));
     });
 
+    it('gets one component by name and counts runs by component and status', async () => {
+      const name = fresh('counted').replace('/', '-');
+      await store.logRun({ ...step(name, 0, [], []), status: 'failed' });
+      await store.logRun(step(name, 1, [], []));
+      await store.logRun(step(name, 2, [], []));
+      expect((await store.component(name)).name).toBe(name);
+      await expect(store.component(`${name}-missing`)).rejects.toThrow(NotFoundError);
+      const counts = (await store.countRuns()).filter((c) => c.component === name);
+      expect(counts).toEqual([
+        { component: name, status: 'failed', count: 1 },
+        { component: name, status: 'succeeded', count: 2 },
+      ]);
+    });
+
+    it('keeps the earliest start when an end event re-logs a run with a later time', async () => {
+      const runKey = fresh('openlineage:ns/job/run');
+      await store.logRun({ component: 'job', runKey, startedAt: at(0), status: 'running' });
+      await store.logRun({ component: 'job', runKey, startedAt: at(5), endedAt: at(5), status: 'succeeded' });
+      expect(await store.run(runKey)).toMatchObject({
+        startedAt: at(0),
+        endedAt: at(5),
+        status: 'succeeded',
+      });
+    });
+
     it('re-logging a run key updates the run instead of duplicating it', async () => {
       const runKey = fresh('temporal:ns/wf/run/1');
       const [input, output] = [fresh('in.csv'), fresh('out.csv')];
@@ -103,6 +128,15 @@ export function describeStoreBehaviour(driver: string, open: () => Promise<Linea
       await expect(store.logRun({ component: 'x', startedAt: new Date('nope') })).rejects.toThrow(
         /startedAt must be a valid date/,
       );
+      await expect(store.logRun({ component: 'x', startedAt: at(0), attempt: 1.5 })).rejects.toThrow(
+        /attempt must be a whole number/,
+      );
+      await expect(
+        store.logRun({ component: 'x', startedAt: at(0), gitCommit: 42 as never }),
+      ).rejects.toThrow(/gitCommit must be a string/);
+      await expect(
+        store.logRun({ component: 'x', startedAt: at(0), metadata: 'str' as never }),
+      ).rejects.toThrow(/metadata must be an object/);
     });
 
     it('infers a dependency on the latest producer that started before the run', async () => {
@@ -149,6 +183,25 @@ export function describeStoreBehaviour(driver: string, open: () => Promise<Linea
         [second.id, 2],
         [first.id, 3],
       ]);
+    });
+
+    it('reports a depth-limited trace as cut only when an edge leads beyond what it visited', async () => {
+      const [clean, features, model] = ['clean.csv', 'features.csv', 'model.pkl'].map(fresh) as [
+        string,
+        string,
+        string,
+      ];
+      await store.logRun(step('clean', 0, [], [clean]));
+      await store.logRun(step('featuregen', 1, [clean], [features]));
+      await store.logRun(step('train', 2, [features, clean], [model]));
+      const graph = await store.trace({ uri: model }, { maxDepth: 1 });
+      expect(graph.runs.map((r) => [r.component, r.depth])).toEqual([
+        ['train', 0],
+        ['featuregen', 1],
+        ['clean', 1],
+      ]);
+      expect(graph.truncated).toBe(false);
+      expect((await store.trace({ uri: features }, { maxDepth: 0 })).truncated).toBe(true);
     });
 
     it("writes mltrace's staleness messages when a dependency is old or has fresher runs", async () => {
@@ -204,6 +257,9 @@ export function describeStoreBehaviour(driver: string, open: () => Promise<Linea
       const cut = await store.trace({ uri: `${prefix}/9999.csv` }, { maxDepth: 10 });
       expect(cut.runs).toHaveLength(11);
       expect(cut.truncated).toBe(true);
+      const whole = await store.trace({ uri: `${prefix}/9.csv` }, { maxDepth: 9 });
+      expect(whole.runs).toHaveLength(10);
+      expect(whole.truncated).toBe(false);
     }, 180_000);
 
     it('answers impact: everything derived from one data version', async () => {
@@ -277,7 +333,8 @@ export function describeStoreBehaviour(driver: string, open: () => Promise<Linea
         ['2', false],
         ['1', true],
       ]);
-      expect(await store.flag({ uri })).toBe(2);
+      expect(await store.flag({ uri })).toBe(1); // version 1 was flagged already
+      expect(await store.flag({ uri })).toBe(0);
       expect(await store.unflag({ uri })).toBe(2);
       await expect(store.flag({ uri: 'never-logged-pointer' })).rejects.toThrow(NotFoundError);
     });

@@ -1,4 +1,11 @@
-import { type Component, InvalidInputError, NotFoundError, RUN_SOURCES, RUN_STATUSES } from '@mltrace/core';
+import {
+  type Component,
+  InvalidInputError,
+  NotFoundError,
+  RUN_SOURCES,
+  RUN_STATUSES,
+  type RunStatus,
+} from '@mltrace/core';
 import { sql } from 'drizzle-orm';
 import type {
   HistoryOptions,
@@ -43,7 +50,7 @@ function decodeCursor(cursor: string): { ms: number; id: number } {
 
 /** Opens the store over a driver: applies pending migrations, then serves the operations. */
 export async function createStore(database: Database, options: StoreOptions = {}): Promise<LineageStore> {
-  await migrate(database);
+  const { applied } = await migrate(database);
   const cwd = options.cwd ?? process.cwd();
   const stalenessThresholdMs = options.stalenessThresholdMs ?? DEFAULT_STALENESS_MS;
   const db = database;
@@ -54,11 +61,13 @@ export async function createStore(database: Database, options: StoreOptions = {}
     );
 
   const store: LineageStore = {
+    migrated: applied,
+
     async createComponent(component) {
       const rows = await db.rows<{ name: string; description: string; owner: string; tags: unknown }>(sql`
           INSERT INTO components (name, description, owner, tags)
           VALUES (${component.name}, ${component.description ?? ''}, ${component.owner ?? ''},
-                  ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(component.tags ?? [])}::jsonb)))
+                  ARRAY(SELECT DISTINCT jsonb_array_elements_text(${JSON.stringify(component.tags ?? [])}::jsonb) ORDER BY 1))
           ON CONFLICT (name) DO UPDATE SET
             description = CASE WHEN ${component.description ?? null}::text IS NULL THEN components.description ELSE excluded.description END,
             owner = CASE WHEN ${component.owner ?? null}::text IS NULL THEN components.owner ELSE excluded.owner END,
@@ -77,6 +86,26 @@ export async function createStore(database: Database, options: StoreOptions = {}
               AND (${filter.owner ?? null}::text IS NULL OR owner = ${filter.owner ?? ''})`,
       );
       return rows.map(toComponent);
+    },
+
+    async component(name) {
+      const [row] = await componentRows(sql`WHERE name = ${name}`);
+      if (!row)
+        throw new NotFoundError(`no component named ${name}`, {
+          hint: 'list components with `mltrace components`',
+        });
+      return toComponent(row);
+    },
+
+    async countRuns() {
+      const rows = await db.rows<{ component: string; status: string; count: unknown }>(
+        sql`SELECT component, status, count(*) AS count FROM component_runs GROUP BY component, status ORDER BY 1, 2`,
+      );
+      return rows.map((row) => ({
+        component: row.component,
+        status: row.status as RunStatus,
+        count: Number(row.count),
+      }));
     },
 
     async tags() {
@@ -171,7 +200,7 @@ export async function createStore(database: Database, options: StoreOptions = {}
       if (ids.length === 0)
         throw new NotFoundError(`no pointer ${pointer.uri}${pointer.version ? `@${pointer.version}` : ''}`);
       const rows = await db.rows(sql`UPDATE io_pointers SET flag = true
-        WHERE id IN (SELECT value::bigint FROM jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)) RETURNING id`);
+        WHERE NOT flag AND id IN (SELECT value::bigint FROM jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)) RETURNING id`);
       return rows.length;
     },
 

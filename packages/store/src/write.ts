@@ -84,6 +84,43 @@ function preparePointers(
   return [...out.values()];
 }
 
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Field types a caller in plain JavaScript (or JSON) can get wrong, checked before any SQL. */
+function checkTypes(run: ComponentRunInput, where: string): void {
+  const bad = (field: string, expected: string) => {
+    throw new InvalidInputError(`${where}: ${field} must be ${expected}`);
+  };
+  for (const field of ['gitCommit', 'codeSnapshot', 'notes'] as const) {
+    if (run[field] !== undefined && run[field] !== null && typeof run[field] !== 'string')
+      bad(field, 'a string');
+  }
+  if (
+    run.attempt !== undefined &&
+    run.attempt !== null &&
+    !(Number.isInteger(run.attempt) && run.attempt >= 0)
+  ) {
+    bad('attempt', 'a whole number >= 0');
+  }
+  if (run.metadata !== undefined && !isPlainObject(run.metadata)) bad('metadata', 'an object');
+  if (run.error !== undefined && run.error !== null) {
+    if (!isPlainObject(run.error) || typeof run.error.message !== 'string')
+      bad('error', 'an object with a string message');
+  }
+  if (run.workflow !== undefined) {
+    if (!isPlainObject(run.workflow)) bad('workflow', 'an object');
+    for (const [key, value] of Object.entries(run.workflow ?? {})) {
+      if (value !== undefined && value !== null && typeof value !== 'string')
+        bad(`workflow.${key}`, 'a string');
+    }
+  }
+  for (const field of ['inputs', 'outputs', 'dependsOn'] as const) {
+    if (run[field] !== undefined && !Array.isArray(run[field])) bad(field, 'a list');
+  }
+  if (run.dependsOn?.some((key) => typeof key !== 'string')) bad('dependsOn', 'a list of run keys (strings)');
+}
+
 /** Validates and normalises one run into the row the SQL below reads. */
 export function prepareRun(run: ComponentRunInput, ord: number, cwd: string): PreparedRun {
   const runKey = run.runKey ?? randomRunKey();
@@ -99,6 +136,7 @@ export function prepareRun(run: ComponentRunInput, ord: number, cwd: string): Pr
   if (!RUN_SOURCES.includes(source)) {
     throw new InvalidInputError(`${where}: unknown source "${source}" (use ${RUN_SOURCES.join(', ')})`);
   }
+  checkTypes(run, where);
   const startedAt = validDate(run.startedAt, 'startedAt', runKey);
   const endedAt = run.endedAt == null ? null : validDate(run.endedAt, 'endedAt', runKey);
   if (endedAt !== null && endedAt < startedAt)
@@ -199,7 +237,7 @@ export async function writeRuns(
       status = CASE WHEN component_runs.status IN ('succeeded', 'failed', 'cancelled')
                      AND excluded.status IN ('running', 'pending')
                     THEN component_runs.status ELSE excluded.status END,
-      started_at = excluded.started_at,
+      started_at = least(component_runs.started_at, excluded.started_at),
       ended_at = coalesce(excluded.ended_at, component_runs.ended_at),
       attempt = coalesce(excluded.attempt, component_runs.attempt),
       git_commit = coalesce(excluded.git_commit, component_runs.git_commit),
