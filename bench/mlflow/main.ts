@@ -155,6 +155,17 @@ async function main(): Promise<void> {
       record('naive_rescan_seconds', naiveMs / 1000);
       record('naive_rescan_requests', naive.requestCount);
 
+      // Every model changed, by an alias move alone (aliases bump no timestamp): still one request.
+      await pool(names, CONCURRENCY, (name) => setupClient.setRegisteredModelAlias(name, 'champion', '2'));
+      summary = await syncMlflow({ store, client, filter });
+      record('incremental_all_aliases_seconds', summary.durationMs / 1000);
+      record('incremental_all_aliases_requests', summary.requests);
+      record('incremental_all_aliases_runs_written', summary.promotions);
+      await pool(names, CONCURRENCY, (name) =>
+        setupClient.setRegisteredModelAlias(name, 'champion', String(PER_MODEL)),
+      );
+      await syncMlflow({ store, client, filter }); // settles the revert (not measured)
+
       // A few changes: one new version and one alias move, in two models.
       // Undone afterwards, so every round starts from the same 1,000 versions.
       changeRound++;
@@ -173,16 +184,6 @@ async function main(): Promise<void> {
       record('incremental_change_runs_written', summary.versions + summary.promotions);
       await setupClient.deleteModelVersion(a, added.version);
       await setupClient.setRegisteredModelAlias(b, 'champion', String(PER_MODEL));
-
-      // Every model changed, by an alias move alone (aliases bump no timestamp): still one request.
-      await pool(names, CONCURRENCY, (name) => setupClient.setRegisteredModelAlias(name, 'champion', '2'));
-      summary = await syncMlflow({ store, client, filter });
-      record('incremental_all_aliases_seconds', summary.durationMs / 1000);
-      record('incremental_all_aliases_requests', summary.requests);
-      record('incremental_all_aliases_runs_written', summary.promotions);
-      await pool(names, CONCURRENCY, (name) =>
-        setupClient.setRegisteredModelAlias(name, 'champion', String(PER_MODEL)),
-      );
 
       console.log(
         `round ${round}: initial ${(initialMs / 1000).toFixed(2)} s, no-op ${samples.incremental_noop_requests?.at(-1)} request(s), rescan of ${versions} versions ${(naiveMs / 1000).toFixed(2)} s`,
@@ -252,7 +253,7 @@ async function main(): Promise<void> {
     ];
     const notes = [
       `${MODELS} registered models x ${PER_MODEL} versions = ${MODELS * PER_MODEL} versions, each from its own run with two dataset inputs, and a champion alias per model; MLflow ${await setupClient.serverVersion()} (\`mlflow server\`, SQLite, 1 worker) on this machine; store: embedded PGlite (memory).`,
-      `Medians of ${ROUNDS} interleaved rounds; each round: an initial sync into a fresh store, a no-op incremental sync, the baseline rescan, an incremental sync after 1 new version (model 000) and 1 alias move (model 001), and one after moving the champion alias of every model (changes undone after each round). Requests count every HTTP attempt.`,
+      `Medians of ${ROUNDS} interleaved rounds; each round: an initial sync into a fresh store, a no-op incremental sync, the baseline rescan, an incremental sync after moving the champion alias of every model (then undone and synced again, not measured), and one after 1 new version (model 000) and 1 alias move (model 001), undone after the round. Requests count every HTTP attempt.`,
       "The incremental sync with nothing new reads the registered-model listing only (1 request per 1,000 models): aliases and tags come with it, and a model whose last_updated_timestamp, aliases and tags are unchanged needs nothing more. A changed model costs 1 more request (its versions), plus its new versions' source runs (one get each, or one runs/search per 100 from 5 on).",
       "The baseline is what a poller without a cursor must do to see alias moves and new versions: list every model's versions, get each version (aliases) and each source run; it writes nothing, so its seconds are a lower bound.",
       `Populating MLflow took ${(populateMs / 1000).toFixed(0)} s (not measured).`,
