@@ -271,7 +271,7 @@ export function createRetrainingActivities(options: RetrainingActivitiesOptions)
           });
         }
       }
-      const currentDigest = input.current.digest ?? (await fileDigest(localPathOf(input.current.uri)));
+      const currentDigest = input.current.digest ?? (await fileDigest(localPathOf(input.current.uri), 'md5'));
       addInput(
         { uri: fileUri(referencePath), ...(digest ? { version: digest } : {}), type: 'data' },
         { uri: fileUri(localPathOf(input.current.uri)), version: currentDigest, type: 'data' },
@@ -343,7 +343,7 @@ export function createRetrainingActivities(options: RetrainingActivitiesOptions)
         ...(await Promise.all(
           input.datasets.map(async (d) => ({
             ...d,
-            digest: d.digest ?? (await fileDigest(localPathOf(d.uri))),
+            digest: d.digest ?? (await fileDigest(localPathOf(d.uri), 'md5')),
           })),
         )),
       ].filter((d) => !logged.has(`${d.name}\0${d.digest}`));
@@ -450,8 +450,14 @@ export function createRetrainingActivities(options: RetrainingActivitiesOptions)
       const pointer = decisionPointer(input.decision);
       const lineage = await store();
       const decidedAt = new Date(input.decidedAt);
-      // The `decide` run first (the plugin writes the same run key later, asynchronously, and the
-      // two merge), so the decision can link to it now.
+      const d = input.decision;
+      // With the mltrace plugin recording this attempt, its inputs are linked by the plugin's own
+      // write, which follows the evaluation runs in the plugin's queue: dependencies are inferred
+      // when an input is first linked, so linking them here, before those runs reach the store,
+      // would freeze a run without its edges to the evaluations.
+      const traced = addMetadata({ decision: { outcome: d.outcome, reasons: d.reasons, decisionKey: input.decisionKey } });
+      // The `decide` run first (the plugin writes the same run key later and the two merge), so the
+      // decision can link to it now.
       const run: ComponentRunInput = {
         component: 'decide',
         runKey,
@@ -467,13 +473,12 @@ export function createRetrainingActivities(options: RetrainingActivitiesOptions)
           ...(info.workflowType ? { workflowType: info.workflowType } : {}),
           taskQueue: info.taskQueue,
         },
-        inputs: decideInputs(input),
+        inputs: traced ? [] : decideInputs(input),
         outputs: [{ ...pointer, type: 'unknown' }],
         metadata: { decision: input.decision, decisionKey: input.decisionKey, data: input.data },
       };
       // Logged as running, then succeeded: without the plugin the run still ends right.
       await lineage.logRun(run);
-      const d = input.decision;
       await lineage.recordPromotionDecision({
         decisionKey: input.decisionKey,
         model: d.model,
@@ -494,7 +499,6 @@ export function createRetrainingActivities(options: RetrainingActivitiesOptions)
         decidedAt,
       });
       await lineage.logRun({ ...run, status: 'succeeded', endedAt: new Date() });
-      addMetadata({ decision: { outcome: d.outcome, reasons: d.reasons, decisionKey: input.decisionKey } });
       return { decisionKey: input.decisionKey, pointer, runKey };
     },
     {
@@ -562,7 +566,7 @@ export function createRetrainingActivities(options: RetrainingActivitiesOptions)
   };
 }
 
-/** A dataset reference for a file, with its sha256 (what registration logs for prepared datasets). */
+/** A dataset reference for a file, with its md5 (what registration logs for prepared datasets: MLflow digests hold at most 36 characters). */
 export async function describeDataset(name: string, path: string): Promise<DatasetRef> {
-  return { name, uri: fileUri(path), digest: await fileDigest(localPathOf(path)) };
+  return { name, uri: fileUri(path), digest: await fileDigest(localPathOf(path), 'md5') };
 }

@@ -30,7 +30,7 @@ export interface DatasetRef {
   name: string;
   /** A `file://` URI or an absolute path. */
   uri: string;
-  /** Content digest: DVC md5, or the file's sha256. */
+  /** Content digest: the md5 of the content (DVC's hash for a DVC-tracked file). */
   digest?: string;
 }
 

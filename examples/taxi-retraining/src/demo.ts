@@ -1,0 +1,261 @@
+/**
+ * The main job: the taxi retraining demo, end to end, on embedded defaults. It starts a Temporal
+ * dev server and an MLflow server of its own (or uses `TEMPORAL_ADDRESS` / `MLFLOW_TRACKING_URI`),
+ * writes lineage to the embedded store under `.mltrace/` (or `MLTRACE_DATABASE_URL`), makes a
+ * DVC repository of monthly taxi trips under `.mltrace/demo/`, and runs the retraining workflow
+ * twice: on January (a first champion is promoted) and on March, whose data shifted (the decision
+ * is recorded with its reasons). Then it prints why `models:/taxi-tip@champion` is what it is,
+ * back to the DVC data version and its git commit, and stops everything it started.
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+import { MlflowClient } from '@mltrace/mlflow';
+import {
+  type AliasExplanation,
+  explainAlias,
+  formatExplanation,
+  formatMetric,
+  formatPromotions,
+  listPromotions,
+  type RetrainingResult,
+  startRetraining,
+} from '@mltrace/retraining';
+import { type LineageStore, openStore } from '@mltrace/store';
+import { createMltracePlugin } from '@mltrace/temporal';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { createTripsRepo, type TripsRepo } from './data-repo.js';
+import { type Service, startMlflow, startTemporal } from './services.js';
+import { type TaxiParams, taxiRetrainingInput } from './taxi.js';
+import { createTaxiWorker } from './worker.js';
+
+/** Options of {@link runDemo}. */
+export interface DemoOptions {
+  /**
+   * Where the demo keeps its state: the lineage store (`<home>/lineage`) and, wiped at each run,
+   * `<home>/demo` (the DVC repository, the servers' data and logs, pipeline files).
+   * @default `$MLTRACE_HOME`, else `.mltrace` in the directory the command was run from
+   */
+  home?: string;
+  /** The registered model. @default 'taxi-tip' */
+  model?: string;
+  /** Trips per month. @default 12000 */
+  rows?: number;
+  /** The month of the first run. @default '2020-01' */
+  firstMonth?: string;
+  /** The month of the second run (shifted from March 2020 on). @default '2020-03' */
+  secondMonth?: string;
+  /** Training parameters of both runs. @default {} */
+  params?: TaxiParams;
+  /** Keep the servers up and serve the mltrace web UI until `signal` aborts. @default false */
+  serve?: boolean;
+  /** Port of the mltrace web UI with `serve`. @default 8000 (0: any free port) */
+  uiPort?: number;
+  /** Aborts the demo (Ctrl-C); everything started is stopped. */
+  signal?: AbortSignal;
+  /** A store to use instead of opening one (tests). It is not closed. */
+  store?: LineageStore;
+  /** @default process.env */
+  env?: Record<string, string | undefined>;
+  /** Where the demo's lines go. @default console.log */
+  out?: (line: string) => void;
+}
+
+/** What {@link runDemo} did. */
+export interface DemoResult {
+  runs: Array<{ workflowId: string; result: RetrainingResult }>;
+  explanation: AliasExplanation;
+  repo: TripsRepo;
+  taskQueue: string;
+  temporalAddress: string;
+  trackingUri: string;
+}
+
+/** The demo's home directory by default. */
+export function defaultHome(env: Record<string, string | undefined> = process.env): string {
+  const base = env.INIT_CWD ?? process.cwd();
+  return env.MLTRACE_HOME ? resolve(base, env.MLTRACE_HOME) : join(base, '.mltrace');
+}
+
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolvePromise, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolvePromise(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+function metricsText(metrics: Record<string, number>): string {
+  return ['f1', 'accuracy', 'auc']
+    .filter((name) => metrics[name] !== undefined)
+    .map((name) => `${name} ${formatMetric(metrics[name]!)}`)
+    .join('  ');
+}
+
+/** Runs the demo; see the module comment. Resolves when done (with `serve`: when `signal` aborts). */
+export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
+  const env = options.env ?? process.env;
+  const out = options.out ?? ((line: string) => console.log(line));
+  const home = options.home ?? defaultHome(env);
+  const demoDir = join(home, 'demo');
+  const model = options.model ?? 'taxi-tip';
+  const signal = options.signal;
+  const shown = (path: string) => relative(env.INIT_CWD ?? process.cwd(), path) || '.';
+  const cleanups: Array<() => Promise<unknown>> = [];
+  const step = <T>(promise: Promise<T>) => abortable(promise, signal);
+
+  try {
+    await rm(demoDir, { recursive: true, force: true });
+    await mkdir(demoDir, { recursive: true });
+    out('mltrace for Temporal: the taxi retraining demo');
+    out('Starting the Temporal dev server and the MLflow server (the first MLflow start takes a while)...');
+    const started = await step(
+      Promise.allSettled([
+        startTemporal({ dir: join(demoDir, 'temporal'), env }),
+        startMlflow({ dir: join(demoDir, 'mlflow'), env }),
+      ]),
+    );
+    for (const s of started) if (s.status === 'fulfilled') cleanups.push(() => s.value.stop());
+    const failed = started.find((s) => s.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    const [temporal, mlflowServer] = started.map((s) => (s as PromiseFulfilledResult<Service>).value) as [
+      Service,
+      Service,
+    ];
+
+    let store = options.store;
+    if (!store) {
+      const url = env.MLTRACE_DATABASE_URL;
+      const opened = await step(openStore({ ...(url ? { url } : {}), dataDir: join(home, 'lineage'), env }));
+      store = opened;
+      cleanups.push(() => opened.close());
+    }
+    const lineage = store;
+    const mlflow = new MlflowClient({ trackingUri: mlflowServer.address, env: {} });
+
+    const repo = await step(createTripsRepo({ dir: join(demoDir, 'trips'), rows: options.rows ?? 12_000, env }));
+    out('');
+    out(`  lineage store  ${env.MLTRACE_DATABASE_URL && !options.store ? 'MLTRACE_DATABASE_URL' : options.store ? '(given)' : `${shown(join(home, 'lineage'))} (embedded PGlite)`}`);
+    out(`  Temporal       ${temporal.address}${temporal.external ? ' (TEMPORAL_ADDRESS)' : ` (dev server, log ${shown(temporal.logFile!)})`}`);
+    out(`  MLflow         ${mlflowServer.address}${mlflowServer.external ? ' (MLFLOW_TRACKING_URI)' : ` (log ${shown(mlflowServer.logFile!)})`}`);
+    out(`  data           ${shown(repo.dir)} (git + DVC): data/trips.csv at tags ${Object.keys(repo.commits).join(', ')}`);
+
+    const plugin = createMltracePlugin({
+      store: lineage,
+      flushIntervalMs: 200,
+      spoolDir: join(home, 'spool'),
+      env,
+    });
+    cleanups.push(() => plugin.close());
+    const native = await step(NativeConnection.connect({ address: temporal.address }));
+    cleanups.push(() => native.close());
+    const connection = await step(Connection.connect({ address: temporal.address }));
+    cleanups.push(() => connection.close());
+    const client = new Client({ connection, plugins: [plugin] });
+    const taskQueue = `taxi-retraining-${randomBytes(3).toString('hex')}`;
+    const worker = await step(
+      createTaxiWorker({ connection: native, taskQueue, store: lineage, mlflow, plugin, workDir: join(demoDir, 'work'), env }),
+    );
+    const running = worker.run();
+    cleanups.push(async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running.catch(() => {});
+    });
+
+    const runs: DemoResult['runs'] = [];
+    const months = [
+      { rev: options.firstMonth ?? '2020-01', why: 'a first champion' },
+      { rev: options.secondMonth ?? '2020-03', why: 'the data shifted in March' },
+    ];
+    for (const [index, month] of months.entries()) {
+      const workflowId = `retrain-${model}-${month.rev}-${Date.now().toString(36)}`;
+      out('');
+      out(`Run ${index + 1}: retrain ${model} on ${month.rev} (${month.why})`);
+      out(`  workflow   ${workflowId}${temporal.uiUrl ? ` (${temporal.uiUrl}/namespaces/default/workflows/${workflowId})` : ''}`);
+      const handle = await step(
+        startRetraining({
+          client,
+          taskQueue,
+          workflowId,
+          input: taxiRetrainingInput({ repo: repo.dir, rev: month.rev, model, params: options.params ?? {} }),
+        }),
+      );
+      const result = await step(handle.result());
+      runs.push({ workflowId, result });
+      const d = result.decision;
+      out(`  data       ${result.data.uri}@${result.data.version} (commit ${result.data.commit.slice(0, 12)})`);
+      out(`  candidate  ${result.candidate.uri}  ${metricsText(d.metrics.candidate)}`);
+      if (result.champion && d.metrics.champion) {
+        out(`  champion   ${result.champion.uri}  ${metricsText(d.metrics.champion)}`);
+      }
+      if (result.drift) {
+        out(`  drift      ${result.drift.drifted.length} of ${result.drift.features.length} features beyond the limits${result.drift.drifted.length ? `: ${result.drift.drifted.join(', ')}` : ''}`);
+      }
+      out(`  decision   ${d.outcome}`);
+      for (const reason of d.reasons) out(`    - ${reason}`);
+      out(
+        result.promoted
+          ? `  alias      models:/${model}@champion -> version ${result.candidate.version}`
+          : `  alias      models:/${model}@champion stays at ${d.previousChampion ? `version ${d.previousChampion}` : 'no version'}`,
+      );
+    }
+
+    await plugin.writer.flush();
+    const explanation = await step(explainAlias({ store: lineage, uri: `models:/${model}@champion`, mlflow }));
+    out('');
+    out(`Why is models:/${model}@champion what it is? (the lineage, from the alias back to the data)`);
+    for (const line of formatExplanation(explanation).trimEnd().split('\n')) out(`  ${line}`);
+    out('');
+    out(`Promotion decisions of ${model}:`);
+    const decisions = await listPromotions({ store: lineage, model, limit: 10 });
+    for (const line of formatPromotions(decisions).trimEnd().split('\n')) out(`  ${line}`);
+
+    // The CLI finds the same embedded store by MLTRACE_HOME (or MLTRACE_DATABASE_URL).
+    const storeEnv = options.store || env.MLTRACE_DATABASE_URL || home === defaultHome(env) ? '' : `MLTRACE_HOME=${shown(home)} `;
+    out('');
+    out('Look around:');
+    const look = (what: string, how: string) => out(`  ${what.padEnd(40)} ${how}`);
+    look('the lineage graph, in the terminal', `${storeEnv}npx mltrace trace models:/${model}@champion`);
+    look('the decisions and their reasons', `${storeEnv}npx mltrace promotions ${model}`);
+    if (options.serve) {
+      const { createServer } = await import('@mltrace/server');
+      const server = await createServer({
+        store: lineage,
+        port: options.uiPort ?? 8000,
+        ...(temporal.uiUrl ? { temporalUiUrl: temporal.uiUrl } : {}),
+      });
+      cleanups.push(() => server.close());
+      look('the mltrace web UI', `${server.url}/ui/`);
+      if (temporal.uiUrl) look("Temporal's UI (workflows, queries)", `${temporal.uiUrl}/namespaces/default/workflows`);
+      look('the MLflow UI (the registered model)', `${mlflowServer.address}/#/models/${model}`);
+      out('');
+      out('Serving until Ctrl-C.');
+      if (signal) await new Promise<void>((resolveWait) => signal.addEventListener('abort', () => resolveWait(), { once: true }));
+    } else {
+      look('the web UIs (mltrace, Temporal, MLflow)', 'mltrace-demo --serve (keeps the servers up until Ctrl-C)');
+    }
+    return {
+      runs,
+      explanation,
+      repo,
+      taskQueue,
+      temporalAddress: temporal.address,
+      trackingUri: mlflowServer.address,
+    };
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+  }
+}
