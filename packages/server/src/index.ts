@@ -24,7 +24,6 @@ export {
   createServerMetrics,
   type MetricsOptions,
   type RunCount,
-  type RunCountingStore,
   type ServerMetrics,
   type SharedMetrics,
   sharedMetrics,

@@ -1,4 +1,4 @@
-import type { RunSource, RunStatus } from '@mltrace/core';
+import type { RunStatus } from '@mltrace/core';
 import type { LineageStore } from '@mltrace/store';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
@@ -7,14 +7,6 @@ export interface RunCount {
   component: string;
   status: RunStatus;
   count: number;
-}
-
-/**
- * A store that can count its runs in one query. `LineageStore` does not have this yet; when it
- * gains `countRuns()`, the server uses it instead of its bounded scan.
- */
-export interface RunCountingStore {
-  countRuns(): Promise<Array<RunCount & { source?: RunSource; stale?: number }>>;
 }
 
 /**
@@ -87,8 +79,6 @@ export interface MetricsOptions {
   registry?: Registry;
   /** Called once with the registry, to add collectors. */
   register?: (registry: Registry) => void;
-  /** Without `countRuns` in the store, count at most this many runs (newest first). @default 10_000 */
-  runScanLimit?: number;
   /** Reuse a run count for this long. @default 15_000 */
   runCountCacheMs?: number;
 }
@@ -100,30 +90,6 @@ export interface ServerMetrics {
   httpDuration: Histogram<'method' | 'route'>;
 }
 
-async function scanRuns(
-  store: LineageStore,
-  limit: number,
-): Promise<{ counts: RunCount[]; stale: number; truncated: boolean }> {
-  const counts = new Map<string, RunCount>();
-  let stale = 0;
-  let seen = 0;
-  let cursor: string | undefined;
-  for (;;) {
-    const page = await store.recent({ limit: Math.min(1_000, limit - seen), ...(cursor ? { cursor } : {}) });
-    for (const run of page.runs) {
-      const key = `${run.component}\0${run.status}`;
-      const row = counts.get(key) ?? { component: run.component, status: run.status, count: 0 };
-      row.count += 1;
-      counts.set(key, row);
-      if (run.stale.length > 0) stale += 1;
-    }
-    seen += page.runs.length;
-    if (!page.nextCursor) return { counts: [...counts.values()], stale, truncated: false };
-    if (seen >= limit) return { counts: [...counts.values()], stale, truncated: true };
-    cursor = page.nextCursor;
-  }
-}
-
 /**
  * Creates the server's metrics: `mltrace_runs{component,status}` (refreshed from the store on
  * scrape, cached), `mltrace_http_requests_total` and `mltrace_http_request_duration_seconds`, `mltrace_stale_runs`, and the {@link sharedMetrics}.
@@ -132,24 +98,16 @@ export function createServerMetrics(store: LineageStore, options: MetricsOptions
   const registry = options.registry ?? new Registry();
   const registers = [registry];
   sharedMetrics(registry);
-  const scanLimit = options.runScanLimit ?? 10_000;
   const cacheMs = options.runCountCacheMs ?? 15_000;
-  let cached:
-    | { at: number; value: Promise<{ counts: RunCount[]; stale: number; truncated: boolean }> }
-    | undefined;
+  let cached: { at: number; value: Promise<{ counts: RunCount[]; stale: number }> } | undefined;
 
   const load = () => {
     const now = Date.now();
     if (!cached || now - cached.at > cacheMs) {
-      const counting = store as Partial<RunCountingStore>;
-      const value =
-        typeof counting.countRuns === 'function'
-          ? counting.countRuns().then((rows) => ({
-              counts: rows,
-              stale: rows.reduce((n, row) => n + (row.stale ?? 0), 0),
-              truncated: false,
-            }))
-          : scanRuns(store, scanLimit);
+      const value = store.countRuns().then((rows) => ({
+        counts: rows,
+        stale: rows.reduce((n, row) => n + row.stale, 0),
+      }));
       cached = { at: now, value };
       value.catch(() => {
         cached = undefined;
@@ -158,14 +116,6 @@ export function createServerMetrics(store: LineageStore, options: MetricsOptions
     return cached.value;
   };
 
-  new Gauge({
-    name: 'mltrace_runs_count_truncated',
-    help: '1 when mltrace_runs and mltrace_stale_runs count only the newest runs (the store cannot count them all cheaply)',
-    registers,
-    async collect() {
-      this.set((await load()).truncated ? 1 : 0);
-    },
-  });
   new Gauge({
     name: 'mltrace_stale_runs',
     help: 'Runs with staleness warnings',

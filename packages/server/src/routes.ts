@@ -1,4 +1,11 @@
-import { InvalidInputError, RUN_SOURCES, RUN_STATUSES, type RunSource, type RunStatus } from '@mltrace/core';
+import {
+  InvalidInputError,
+  NotFoundError,
+  RUN_SOURCES,
+  RUN_STATUSES,
+  type RunSource,
+  type RunStatus,
+} from '@mltrace/core';
 import { MLFLOW_WEBHOOK_HEADERS, parseMlflowWebhookEvent, verifyMlflowSignature } from '@mltrace/mlflow';
 import type { FastifyInstance } from 'fastify';
 import { HttpError } from './errors.js';
@@ -191,8 +198,11 @@ export function registerApiRoutes(app: FastifyInstance, ctx: ServerContext): voi
             ...(from ? { from } : {}),
             ...(to ? { to } : {}),
           });
-          const [info] = (await store.components()).filter((c) => c.name === component);
-          return { component: info ?? null, runs };
+          const info = await store.component(component).catch((error: unknown) => {
+            if (error instanceof NotFoundError) return null;
+            throw error;
+          });
+          return { component: info, runs };
         },
       );
 

@@ -95,7 +95,6 @@ describe('server setup and security', () => {
       expect(headers.get('content-type')).toContain('text/plain');
       expect(text).toContain('mltrace_runs{component="clean",status="succeeded"} 1');
       expect(text).toContain('mltrace_runs{component="train",status="succeeded"} 1');
-      expect(text).toContain('mltrace_runs_count_truncated 0');
       expect(text).toContain('mltrace_stale_runs 0');
       expect(text).toMatch(
         /mltrace_http_requests_total\{method="GET",route="\/api\/v1\/runs",status="200"\} 1/,

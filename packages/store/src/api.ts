@@ -123,8 +123,8 @@ export interface LineageStore {
   components(filter?: { tag?: string; owner?: string }): Promise<Component[]>;
   /** One component by name. Throws NotFoundError. */
   component(name: string): Promise<Component>;
-  /** How many runs each component has, by status (a full count: for metrics, not hot paths). */
-  countRuns(): Promise<Array<{ component: string; status: RunStatus; count: number }>>;
+  /** How many runs (and stale runs) each component has, by status: a full count, for metrics. */
+  countRuns(): Promise<Array<{ component: string; status: RunStatus; count: number; stale: number }>>;
   /** Every tag in use, sorted. */
   tags(): Promise<string[]>;
 

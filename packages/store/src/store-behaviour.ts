@@ -56,8 +56,8 @@ export function describeStoreBehaviour(driver: string, open: () => Promise<Linea
       await expect(store.component(`${name}-missing`)).rejects.toThrow(NotFoundError);
       const counts = (await store.countRuns()).filter((c) => c.component === name);
       expect(counts).toEqual([
-        { component: name, status: 'failed', count: 1 },
-        { component: name, status: 'succeeded', count: 2 },
+        { component: name, status: 'failed', count: 1, stale: 0 },
+        { component: name, status: 'succeeded', count: 2, stale: 0 },
       ]);
     });
 

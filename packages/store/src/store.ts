@@ -98,13 +98,15 @@ export async function createStore(database: Database, options: StoreOptions = {}
     },
 
     async countRuns() {
-      const rows = await db.rows<{ component: string; status: string; count: unknown }>(
-        sql`SELECT component, status, count(*) AS count FROM component_runs GROUP BY component, status ORDER BY 1, 2`,
+      const rows = await db.rows<{ component: string; status: string; count: unknown; stale: unknown }>(
+        sql`SELECT component, status, count(*) AS count, count(*) FILTER (WHERE cardinality(stale) > 0) AS stale
+            FROM component_runs GROUP BY component, status ORDER BY 1, 2`,
       );
       return rows.map((row) => ({
         component: row.component,
         status: row.status as RunStatus,
         count: Number(row.count),
+        stale: Number(row.stale),
       }));
     },
 
