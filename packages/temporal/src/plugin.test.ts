@@ -200,6 +200,13 @@ describe('the plugin', () => {
     expect(lineage.runs[0]!.runKeyPrefix).toBe(`temporal:default/${workflowId}/${runId}/1/`);
     expect(lineage.pointers.outputs).toContain(result.modelPath);
     expect((await handle.query(lineageQuery)).runs).toHaveLength(4);
+    // The Web UI lists a workflow's queries from the metadata query: `lineage` is there, described.
+    const metadata = (await handle.query('__temporal_workflow_metadata')) as {
+      definition: { queryDefinitions: Array<{ name: string; description?: string }> };
+    };
+    expect(metadata.definition.queryDefinitions.find((q) => q.name === 'lineage')?.description).toMatch(
+      /mltrace lineage/,
+    );
 
     const attributes = (await handle.describe()).typedSearchAttributes;
     expect(attributes.get(MLTRACE_PIPELINE_RUN)).toBe(workflowId);
