@@ -26,7 +26,7 @@ import {
   openGitRepo,
   resolveCommit,
 } from './git.js';
-import { describeEntry, type EntryDetails, importSourcePointer, type RemoteContext } from './pointers.js';
+import { describeEntry, importSourcePointer, type RemoteContext } from './pointers.js';
 
 /** One problem met while reading history: the file and commit it concerns, and what to do. */
 export interface DvcSyncIssue {
@@ -549,5 +549,3 @@ async function readWith(
     return run;
   }
 }
-
-export type { EntryDetails };
