@@ -61,7 +61,10 @@ export async function createTripsRepo(options: TripsRepoOptions): Promise<TripsR
   await run('git', ['commit', '-q', '-m', 'Initialize DVC']);
   const commits: Record<string, string> = {};
   for (const month of options.months ?? ['2020-01', '2020-02', '2020-03']) {
-    await writeFile(join(dir, 'data', 'trips.csv'), generateTrips({ month, rows: options.rows ?? 12_000, seed: options.seed ?? 7 }));
+    await writeFile(
+      join(dir, 'data', 'trips.csv'),
+      generateTrips({ month, rows: options.rows ?? 12_000, seed: options.seed ?? 7 }),
+    );
     await run(dvc, ['add', '-q', 'data/trips.csv']);
     await run('git', ['add', 'data/trips.csv.dvc', 'data/.gitignore']);
     await run('git', ['commit', '-q', '-m', `Yellow-taxi trips of ${month}`]);

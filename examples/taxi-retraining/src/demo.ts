@@ -146,12 +146,22 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const lineage = store;
     const mlflow = new MlflowClient({ trackingUri: mlflowServer.address, env: {} });
 
-    const repo = await step(createTripsRepo({ dir: join(demoDir, 'trips'), rows: options.rows ?? 12_000, env }));
+    const repo = await step(
+      createTripsRepo({ dir: join(demoDir, 'trips'), rows: options.rows ?? 12_000, env }),
+    );
     out('');
-    out(`  lineage store  ${env.MLTRACE_DATABASE_URL && !options.store ? 'MLTRACE_DATABASE_URL' : options.store ? '(given)' : `${shown(join(home, 'lineage'))} (embedded PGlite)`}`);
-    out(`  Temporal       ${temporal.address}${temporal.external ? ' (TEMPORAL_ADDRESS)' : ` (dev server, log ${shown(temporal.logFile!)})`}`);
-    out(`  MLflow         ${mlflowServer.address}${mlflowServer.external ? ' (MLFLOW_TRACKING_URI)' : ` (log ${shown(mlflowServer.logFile!)})`}`);
-    out(`  data           ${shown(repo.dir)} (git + DVC): data/trips.csv at tags ${Object.keys(repo.commits).join(', ')}`);
+    out(
+      `  lineage store  ${env.MLTRACE_DATABASE_URL && !options.store ? 'MLTRACE_DATABASE_URL' : options.store ? '(given)' : `${shown(join(home, 'lineage'))} (embedded PGlite)`}`,
+    );
+    out(
+      `  Temporal       ${temporal.address}${temporal.external ? ' (TEMPORAL_ADDRESS)' : ` (dev server, log ${shown(temporal.logFile!)})`}`,
+    );
+    out(
+      `  MLflow         ${mlflowServer.address}${mlflowServer.external ? ' (MLFLOW_TRACKING_URI)' : ` (log ${shown(mlflowServer.logFile!)})`}`,
+    );
+    out(
+      `  data           ${shown(repo.dir)} (git + DVC): data/trips.csv at tags ${Object.keys(repo.commits).join(', ')}`,
+    );
 
     const plugin = createMltracePlugin({
       store: lineage,
@@ -167,7 +177,15 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const client = new Client({ connection, plugins: [plugin] });
     const taskQueue = `taxi-retraining-${randomBytes(3).toString('hex')}`;
     const worker = await step(
-      createTaxiWorker({ connection: native, taskQueue, store: lineage, mlflow, plugin, workDir: join(demoDir, 'work'), env }),
+      createTaxiWorker({
+        connection: native,
+        taskQueue,
+        store: lineage,
+        mlflow,
+        plugin,
+        workDir: join(demoDir, 'work'),
+        env,
+      }),
     );
     const running = worker.run();
     cleanups.push(async () => {
@@ -184,7 +202,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       const workflowId = `retrain-${model}-${month.rev}-${Date.now().toString(36)}`;
       out('');
       out(`Run ${index + 1}: retrain ${model} on ${month.rev} (${month.why})`);
-      out(`  workflow   ${workflowId}${temporal.uiUrl ? ` (${temporal.uiUrl}/namespaces/default/workflows/${workflowId})` : ''}`);
+      out(
+        `  workflow   ${workflowId}${temporal.uiUrl ? ` (${temporal.uiUrl}/namespaces/default/workflows/${workflowId})` : ''}`,
+      );
       const handle = await step(
         startRetraining({
           client,
@@ -196,13 +216,17 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       const result = await step(handle.result());
       runs.push({ workflowId, result });
       const d = result.decision;
-      out(`  data       ${result.data.uri}@${result.data.version} (commit ${result.data.commit.slice(0, 12)})`);
+      out(
+        `  data       ${result.data.uri}@${result.data.version} (commit ${result.data.commit.slice(0, 12)})`,
+      );
       out(`  candidate  ${result.candidate.uri}  ${metricsText(d.metrics.candidate)}`);
       if (result.champion && d.metrics.champion) {
         out(`  champion   ${result.champion.uri}  ${metricsText(d.metrics.champion)}`);
       }
       if (result.drift) {
-        out(`  drift      ${result.drift.drifted.length} of ${result.drift.features.length} features beyond the limits${result.drift.drifted.length ? `: ${result.drift.drifted.join(', ')}` : ''}`);
+        out(
+          `  drift      ${result.drift.drifted.length} of ${result.drift.features.length} features beyond the limits${result.drift.drifted.length ? `: ${result.drift.drifted.join(', ')}` : ''}`,
+        );
       }
       out(`  decision   ${d.outcome}`);
       for (const reason of d.reasons) out(`    - ${reason}`);
@@ -214,7 +238,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     }
 
     await plugin.writer.flush();
-    const explanation = await step(explainAlias({ store: lineage, uri: `models:/${model}@champion`, mlflow }));
+    const explanation = await step(
+      explainAlias({ store: lineage, uri: `models:/${model}@champion`, mlflow }),
+    );
     out('');
     out(`Why is models:/${model}@champion what it is? (the lineage, from the alias back to the data)`);
     for (const line of formatExplanation(explanation).trimEnd().split('\n')) out(`  ${line}`);
@@ -224,7 +250,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     for (const line of formatPromotions(decisions).trimEnd().split('\n')) out(`  ${line}`);
 
     // The CLI finds the same embedded store by MLTRACE_HOME (or MLTRACE_DATABASE_URL).
-    const storeEnv = options.store || env.MLTRACE_DATABASE_URL || home === defaultHome(env) ? '' : `MLTRACE_HOME=${shown(home)} `;
+    const storeEnv =
+      options.store || env.MLTRACE_DATABASE_URL || home === defaultHome(env)
+        ? ''
+        : `MLTRACE_HOME=${shown(home)} `;
     out('');
     out('Look around:');
     const look = (what: string, how: string) => out(`  ${what.padEnd(40)} ${how}`);
@@ -239,13 +268,20 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       });
       cleanups.push(() => server.close());
       look('the mltrace web UI', `${server.url}/ui/`);
-      if (temporal.uiUrl) look("Temporal's UI (workflows, queries)", `${temporal.uiUrl}/namespaces/default/workflows`);
+      if (temporal.uiUrl)
+        look("Temporal's UI (workflows, queries)", `${temporal.uiUrl}/namespaces/default/workflows`);
       look('the MLflow UI (the registered model)', `${mlflowServer.address}/#/models/${model}`);
       out('');
       out('Serving until Ctrl-C.');
-      if (signal) await new Promise<void>((resolveWait) => signal.addEventListener('abort', () => resolveWait(), { once: true }));
+      if (signal)
+        await new Promise<void>((resolveWait) =>
+          signal.addEventListener('abort', () => resolveWait(), { once: true }),
+        );
     } else {
-      look('the web UIs (mltrace, Temporal, MLflow)', 'mltrace-demo --serve (keeps the servers up until Ctrl-C)');
+      look(
+        'the web UIs (mltrace, Temporal, MLflow)',
+        'mltrace-demo --serve (keeps the servers up until Ctrl-C)',
+      );
     }
     return {
       runs,

@@ -13,7 +13,13 @@
  */
 export { createTripsRepo, isolatedEnv, type TripsRepo, type TripsRepoOptions } from './data-repo.js';
 export { type DemoOptions, type DemoResult, defaultHome, runDemo } from './demo.js';
-export { formatTimestamp, type GenerateOptions, generateTrips, isShiftedMonth, TRIP_COLUMNS } from './generate.js';
+export {
+  formatTimestamp,
+  type GenerateOptions,
+  generateTrips,
+  isShiftedMonth,
+  TRIP_COLUMNS,
+} from './generate.js';
 export {
   type Evaluation,
   evaluate,

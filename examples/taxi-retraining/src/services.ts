@@ -45,7 +45,9 @@ export function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -63,7 +65,11 @@ async function launch(options: {
   const fd = openSync(options.logFile, 'a');
   let child: ChildProcess;
   try {
-    child = spawn(options.command, options.args, { detached: true, stdio: ['ignore', fd, fd], env: options.env });
+    child = spawn(options.command, options.args, {
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      env: options.env,
+    });
   } finally {
     closeSync(fd);
   }
@@ -102,17 +108,28 @@ async function launch(options: {
     if (await options.ready().catch(() => false)) return stop;
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`${options.name} was not ready after ${options.timeoutMs / 1000} s; see ${options.logFile}`);
+      throw new Error(
+        `${options.name} was not ready after ${options.timeoutMs / 1000} s; see ${options.logFile}`,
+      );
     }
     await sleep(300);
   }
 }
 
 /** Starts `temporal server start-dev` (SQLite file in `dir`, web UI on), or uses `TEMPORAL_ADDRESS`. */
-export async function startTemporal(options: { dir: string; env?: Record<string, string | undefined> }): Promise<Service> {
+export async function startTemporal(options: {
+  dir: string;
+  env?: Record<string, string | undefined>;
+}): Promise<Service> {
   const env = options.env ?? process.env;
   if (env.TEMPORAL_ADDRESS) {
-    return { address: env.TEMPORAL_ADDRESS, uiUrl: undefined, external: true, logFile: undefined, stop: async () => {} };
+    return {
+      address: env.TEMPORAL_ADDRESS,
+      uiUrl: undefined,
+      external: true,
+      logFile: undefined,
+      stop: async () => {},
+    };
   }
   const port = await freePort();
   const uiPort = await freePort();
@@ -154,7 +171,10 @@ export async function startTemporal(options: { dir: string; env?: Record<string,
 }
 
 /** Starts `mlflow server` (SQLite and artifacts in `dir`), or uses `MLFLOW_TRACKING_URI`. */
-export async function startMlflow(options: { dir: string; env?: Record<string, string | undefined> }): Promise<Service> {
+export async function startMlflow(options: {
+  dir: string;
+  env?: Record<string, string | undefined>;
+}): Promise<Service> {
   const env = options.env ?? process.env;
   if (env.MLFLOW_TRACKING_URI) {
     const uri = env.MLFLOW_TRACKING_URI.replace(/\/+$/, '');
@@ -180,7 +200,13 @@ export async function startMlflow(options: { dir: string; env?: Record<string, s
       '1',
     ],
     logFile,
-    env: { ...env, PYTHONUNBUFFERED: '1', MLFLOW_DISABLE_TELEMETRY: 'true', DO_NOT_TRACK: 'true', MLFLOW_SERVER_ENABLE_JOB_EXECUTION: 'false' },
+    env: {
+      ...env,
+      PYTHONUNBUFFERED: '1',
+      MLFLOW_DISABLE_TELEMETRY: 'true',
+      DO_NOT_TRACK: 'true',
+      MLFLOW_SERVER_ENABLE_JOB_EXECUTION: 'false',
+    },
     timeoutMs: 180_000,
     ready: async () => {
       const response = await fetch(`${trackingUri}/health`, { signal: AbortSignal.timeout(2000) });

@@ -18,13 +18,7 @@ import type {
 } from '@mltrace/retraining';
 import { addMetadata, component } from '@mltrace/temporal';
 import { evaluate, type LogisticModel, type TrainParams, trainLogisticRegression } from './model.js';
-import {
-  buildFeatures,
-  cleanTrips,
-  FEATURE_COLUMNS,
-  parseNumericCsv,
-  splitFeatures,
-} from './pipeline.js';
+import { buildFeatures, cleanTrips, FEATURE_COLUMNS, parseNumericCsv, splitFeatures } from './pipeline.js';
 
 /** Where a data version's pipeline files go: next to its pinned copy, so each version has its own. */
 async function pipelineDir(context: StepContext): Promise<string> {
@@ -35,7 +29,10 @@ async function pipelineDir(context: StepContext): Promise<string> {
 
 function input(context: StepContext, name: string): string {
   const path = context.outputs[name];
-  if (!path) throw new Error(`no ${name} file: run the step that makes it first (outputs: ${Object.keys(context.outputs).join(', ')})`);
+  if (!path)
+    throw new Error(
+      `no ${name} file: run the step that makes it first (outputs: ${Object.keys(context.outputs).join(', ')})`,
+    );
   return path;
 }
 
@@ -50,7 +47,9 @@ export const cleaning = component(
   },
   {
     name: 'cleaning',
-    inputs: (context) => [{ uri: `file://${context.data.localPath}`, version: context.data.version, type: 'data' }],
+    inputs: (context) => [
+      { uri: `file://${context.data.localPath}`, version: context.data.version, type: 'data' },
+    ],
     outputs: (result) => [`file://${result.outputs.clean}`],
     afterRun: [
       async function keepsMostTrips(result: PrepareResult) {
@@ -155,7 +154,10 @@ export async function trainTaxiModel(context: StepContext, helpers: StepHelpers)
 }
 
 /** Evaluates a registered model (candidate or champion) on the run's test split. */
-export async function evaluateTaxiModel(evaluation: EvaluateInput, helpers: StepHelpers): Promise<EvaluationResult> {
+export async function evaluateTaxiModel(
+  evaluation: EvaluateInput,
+  helpers: StepHelpers,
+): Promise<EvaluationResult> {
   const dir = await helpers.modelFiles(evaluation.model);
   const model = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8')) as LogisticModel;
   const test = parseNumericCsv(await readFile(input(evaluation.context, 'test'), 'utf8'));
