@@ -159,6 +159,16 @@ export function describeStoreBehaviour(driver: string, open: () => Promise<Linea
       expect(graph.runs.map((r) => r.id)).toEqual([v1.id]);
     });
 
+    it('links a consumer of a version to its producer even when the producer is logged later', async () => {
+      const uri = fresh('imported/data.csv');
+      const consumer = await store.logRun(step('train', 10, [{ uri, version: 'md5-1' }], []));
+      const unversioned = await store.logRun(step('train', 10, [uri], []));
+      const producer = await store.logRun(step('dvc add data.csv', 0, [], [{ uri, version: 'md5-1' }]));
+      await store.logRun(step('dvc add data.csv', 1, [], [{ uri, version: 'md5-1' }]));
+      expect((await store.run(consumer.id)).dependsOn).toEqual([producer.id]);
+      expect((await store.run(unversioned.id)).dependsOn).toEqual([]);
+    });
+
     it('never rewires a run when its upstream re-runs later (frozen edges)', async () => {
       const [a, b] = [fresh('a.csv'), fresh('b.csv')];
       const up1 = await store.logRun(step('up', 0, [], [a]));

@@ -283,8 +283,28 @@ export async function writeRuns(
     );
   const outputLinks = links('outputs');
   if (outputLinks.length > 0) {
-    await tx.rows(sql`INSERT INTO run_outputs (run_id, pointer_id)
-      SELECT run_id, pointer_id FROM jsonb_to_recordset(${jsonParam(outputLinks)}) AS l(run_id bigint, pointer_id bigint)
+    // A versioned output names content exactly, so a consumer of that version logged before its
+    // producer (a bridge syncing repos out of order) is linked now, if it has no producer for it
+    // yet. Adding a missing edge is not rewiring: existing edges stay frozen.
+    await tx.rows(sql`
+      WITH new_outputs AS (
+        INSERT INTO run_outputs (run_id, pointer_id)
+        SELECT run_id, pointer_id FROM jsonb_to_recordset(${jsonParam(outputLinks)}) AS l(run_id bigint, pointer_id bigint)
+        ON CONFLICT DO NOTHING
+        RETURNING run_id, pointer_id
+      )
+      INSERT INTO run_dependencies (run_id, depends_on_run_id)
+      SELECT DISTINCT ON (c.run_id, c.pointer_id) c.run_id, pr.id
+      FROM new_outputs o
+      JOIN io_pointers p ON p.id = o.pointer_id AND p.version <> ''
+      JOIN run_inputs c ON c.pointer_id = o.pointer_id
+      JOIN component_runs cr ON cr.id = c.run_id
+      JOIN component_runs pr ON pr.id = o.run_id
+      WHERE cr.id <> pr.id AND pr.started_at <= cr.started_at
+        AND NOT EXISTS (
+          SELECT 1 FROM run_dependencies d JOIN run_outputs o2 ON o2.run_id = d.depends_on_run_id
+          WHERE d.run_id = c.run_id AND o2.pointer_id = c.pointer_id)
+      ORDER BY c.run_id, c.pointer_id, pr.started_at DESC, pr.id DESC
       ON CONFLICT DO NOTHING`);
   }
   const inputLinks = links('inputs');
