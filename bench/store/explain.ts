@@ -209,17 +209,18 @@ async function whatIf(
   const pid = Number(pointer!.id);
   const [producer] = await admin`SELECT o.run_id FROM run_outputs o WHERE o.pointer_id = ${pid}`;
   const start = Number(producer!.run_id);
-  const walk = (extra = '') => `WITH RECURSIVE walk(run_id, depth) AS (
+  const walk = () => `WITH RECURSIVE walk(run_id, depth) AS (
       SELECT value::bigint, 0 FROM jsonb_array_elements_text('[${start}]'::jsonb)
       UNION
       SELECT d.depends_on_run_id, w.depth + 1
       FROM walk w JOIN run_dependencies d ON d.run_id = w.run_id
-      WHERE w.depth < 10000${extra}
+      WHERE w.depth < 10000
     )
-    SELECT w.run_id, min(w.depth) AS depth,
-      bool_or(w.depth = 10000 AND EXISTS (
-        SELECT 1 FROM run_dependencies d WHERE d.run_id = w.run_id)) AS more
-    FROM walk w GROUP BY w.run_id`;
+    , visited AS (SELECT run_id, min(depth) AS depth FROM walk GROUP BY run_id)
+    SELECT v.run_id, v.depth, v.depth = 10000 AND EXISTS (
+        SELECT 1 FROM run_dependencies d
+        WHERE d.run_id = v.run_id AND d.depends_on_run_id NOT IN (SELECT run_id FROM visited)) AS more
+    FROM visited v`;
   const ids = (await admin.unsafe(walk())).map((r) => Number(r.run_id));
   const jsonIds = `(SELECT value::bigint FROM jsonb_array_elements_text('${JSON.stringify(ids)}'::jsonb))`;
   const arrayIds = `'{${ids.join(',')}}'::bigint[]`;

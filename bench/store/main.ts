@@ -411,6 +411,14 @@ async function main() {
   let plans: string | undefined;
   try {
     for (const engine of config.engines) {
+      // Untimed warm-up of ours on this engine (JIT, PGlite's WebAssembly, connection setup), as a
+      // long-lived worker would be; mltrace warms up within its own 1,000-run ingests.
+      const warm = chain(200);
+      await withOurStore(engine, async (handle) => {
+        await ingestOurs(handle.store, toRunInputs(warm.runs), 50);
+        await logOneByOne(handle.store, toRunInputs(lateReaders(warm, 20, 'warm-up'), 200), 10_000);
+        await traceOurs(handle.store, warm.traces, 3);
+      });
       // Ascending sizes, so mltrace's cost fitted on a smaller ingest decides whether a larger one runs.
       await scenario(engine, workloads.chains[0]!, config.rounds);
       await scenario(engine, workloads.diamond, config.rounds);
