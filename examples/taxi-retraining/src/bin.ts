@@ -65,7 +65,8 @@ async function main(): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  // The demo handles SIGINT and SIGTERM itself (and stops what it started): no shutdown signals for the runtime.
+  Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
   const controller = new AbortController();
   let interrupted = false;
   const onSignal = (signal: NodeJS.Signals) => {

@@ -213,7 +213,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
           input: taxiRetrainingInput({ repo: repo.dir, rev: month.rev, model, params: options.params ?? {} }),
         }),
       );
-      const result = await step(handle.result());
+      // Under the abort signal, the long poll for the result stops with the demo (no poll
+      // outlives the connection).
+      const result = await step(
+        signal ? connection.withAbortSignal(signal, () => handle.result()) : handle.result(),
+      );
       runs.push({ workflowId, result });
       const d = result.decision;
       out(

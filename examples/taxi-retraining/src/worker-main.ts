@@ -17,7 +17,8 @@ function required(name: string): string {
   return value;
 }
 
-Runtime.install({ logger: new DefaultLogger('WARN') });
+// SIGTERM and SIGINT shut the worker down below (then lineage is flushed), not the runtime's own hook.
+Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
 const store = await openStore({ url: required('MLTRACE_DATABASE_URL') });
 const plugin = createMltracePlugin({ store, flushIntervalMs: 100, spoolDir: false });
 const connection = await NativeConnection.connect({ address: required('TEMPORAL_ADDRESS') });
