@@ -455,7 +455,9 @@ export function createRetrainingActivities(options: RetrainingActivitiesOptions)
       // write, which follows the evaluation runs in the plugin's queue: dependencies are inferred
       // when an input is first linked, so linking them here, before those runs reach the store,
       // would freeze a run without its edges to the evaluations.
-      const traced = addMetadata({ decision: { outcome: d.outcome, reasons: d.reasons, decisionKey: input.decisionKey } });
+      const traced = addMetadata({
+        decision: { outcome: d.outcome, reasons: d.reasons, decisionKey: input.decisionKey },
+      });
       // The `decide` run first (the plugin writes the same run key later and the two merge), so the
       // decision can link to it now.
       const run: ComponentRunInput = {
