@@ -1,8 +1,15 @@
 /**
- * "Why is this model in production?" from the lineage store: the current holder of an alias
- * (`models:/NAME@ALIAS`), the promotion decision that put it there with its reasons, the
- * evaluation it won, the training run, and the data version and git commit it was trained on.
- * Behind `mltrace why models:/NAME@ALIAS` and `mltrace promotions [MODEL]`.
+ * `@mltrace/retraining/explain`: "why is this model in production?" from the lineage store: the
+ * current holder of an alias (`models:/NAME@ALIAS`), the promotion decision that put it there
+ * with its reasons, the evaluation it won, the training run, and the data version and git commit
+ * it was trained on. Behind `mltrace why models:/NAME@ALIAS` and `mltrace promotions [MODEL]`.
+ * A narrow entry point: it loads neither Temporal nor DVC, so a CLI can import it cheaply.
+ *
+ * @example
+ * ```ts
+ * import { explainAlias, formatExplanation } from '@mltrace/retraining/explain';
+ * process.stdout.write(formatExplanation(await explainAlias({ store, uri: 'models:/taxi-tip@champion' })));
+ * ```
  * @module
  */
 import { InvalidInputError, type IOPointer, NotFoundError, type PromotionDecision } from '@mltrace/core';
