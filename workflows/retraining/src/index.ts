@@ -138,3 +138,4 @@ export {
   RETRAINING_WORKFLOW_TYPE,
   statusQuery,
 } from './workflow/definitions.js';
+export { DECISION_MEMO_PATCH, NON_RETRYABLE_ERROR_TYPES } from './workflow/workflow.js';

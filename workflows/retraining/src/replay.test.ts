@@ -15,11 +15,13 @@ beforeAll(() => {
 describe('the committed histories of the retraining workflow', () => {
   it('replay without a determinism error on the current workflow code, with the mltrace interceptors as recorded', async () => {
     const histories = await loadHistories();
-    // promote, reject (worse), reject (drift), approved by a person, approval timed out.
+    // Before the decision memo patch: promote, reject (worse), reject (drift), approved by a
+    // person, approval timed out. After it: a promotion with its memo.
     expect(histories.map((h) => h.workflowId)).toEqual([
       'approval-timed-out',
       'approved-by-person',
       'promote-first-model',
+      'promote-with-decision-memo',
       'reject-drift',
       'reject-worse-candidate',
     ]);

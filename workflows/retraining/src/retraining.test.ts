@@ -47,7 +47,10 @@ async function aliasVersion(model: string): Promise<string | null> {
 describe.skipIf(!services)('the retraining workflow', () => {
   it('promotes a first model that reaches the floor, moves the alias and records the decision linked to its decide run', async () => {
     const model = unique('first');
-    const { handle, result } = await run(h.input(model, 'v1', { f1: 0.7, auc: 0.8 }), 'promote-first-model');
+    const { handle, result } = await run(
+      h.input(model, 'v1', { f1: 0.7, auc: 0.8 }),
+      'promote-with-decision-memo',
+    );
     expect(result.decision.outcome).toBe('promote');
     expect(result.promoted).toBe(true);
     expect(result.decision.reasons[0]).toBe(
@@ -79,6 +82,16 @@ describe.skipIf(!services)('the retraining workflow', () => {
       'recording-decision',
       'promoting',
     ]);
+    // The decision memo (patched in after the first histories): readable without a worker.
+    const { memo } = await handle.describe();
+    expect(memo?.mltraceDecision).toEqual({
+      model,
+      alias: 'champion',
+      candidate: '1',
+      previousChampion: null,
+      outcome: 'promote',
+      reasons: result.decision.reasons.slice(0, 3),
+    });
     const lineage = await retrainingQueries.lineage(handle);
     expect(lineage.data?.commit).toBe(await h.dvc.git('rev-parse', 'v1'));
     expect(lineage.candidate?.uri).toBe(`models:/${model}/1`);
@@ -166,6 +179,10 @@ describe.skipIf(!services)('the retraining workflow', () => {
     });
     expect(approved.outcome).toBe('approved');
     const result = await handle.result();
+    expect((await handle.describe()).memo?.mltraceDecision).toMatchObject({
+      outcome: 'approved',
+      approver: 'alice',
+    });
     await recordHistory('approved-by-person', handle);
     expect(result.promoted).toBe(true);
     expect(await aliasVersion(model)).toBe('1');

@@ -8,6 +8,7 @@
  * copies of protobufjs 8 under @temporalio/{proto,common,worker}, because @grpc/proto-loader
  * pins protobufjs 7 at the root, and protojson's `instanceof Type` check spans two copies.)
  */
+import { existsSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -19,9 +20,13 @@ const History = temporal.api.history.v1.History;
 /** The directory of the committed histories. */
 export const HISTORIES_DIR = fileURLToPath(new URL('./test-histories/', import.meta.url));
 
-/** Writes `<name>.json` when recording is on; a no-op otherwise. */
+/**
+ * Writes `<name>.json` when recording is on and the file does not exist yet (a committed history
+ * is never overwritten: the older ones are what proves a change still replays); a no-op otherwise.
+ */
 export async function recordHistory(name: string, handle: WorkflowHandle): Promise<void> {
   if (process.env.MLTRACE_RECORD_HISTORIES !== '1') return;
+  if (existsSync(`${HISTORIES_DIR}${name}.json`)) return;
   const history = await handle.fetchHistory();
   const object = History.toObject(History.fromObject(history), {
     longs: String,

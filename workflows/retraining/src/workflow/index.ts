@@ -17,4 +17,4 @@ export {
   RETRAINING_WORKFLOW_TYPE,
   statusQuery,
 } from './definitions.js';
-export { NON_RETRYABLE_ERROR_TYPES, retrainingWorkflow } from './workflow.js';
+export { DECISION_MEMO_PATCH, NON_RETRYABLE_ERROR_TYPES, retrainingWorkflow } from './workflow.js';

@@ -3,8 +3,10 @@ import {
   ApplicationFailure,
   allHandlersFinished,
   condition,
+  patched,
   proxyActivities,
   setHandler,
+  upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { DriftReport } from '../drift.js';
@@ -56,6 +58,27 @@ export const NON_RETRYABLE_ERROR_TYPES = [
 ];
 
 /** A user activity called by name: a prepare step or a training (a StepContext), or an evaluation (an EvaluateInput). */
+/**
+ * `patched()` id of the decision memo (added after the first histories were recorded): the memo
+ * shows the decision in Temporal's UI without a worker, where queries need one.
+ */
+export const DECISION_MEMO_PATCH = 'retraining-decision-memo';
+
+/** The memo summary of a decision: small (Temporal warns above 2 KiB). */
+function decisionMemo(decision: RetrainingDecision): Record<string, unknown> {
+  return {
+    mltraceDecision: {
+      model: decision.model,
+      alias: decision.alias,
+      candidate: decision.candidate,
+      previousChampion: decision.previousChampion,
+      outcome: decision.outcome,
+      reasons: decision.reasons.slice(0, 3).map((r) => (r.length > 200 ? `${r.slice(0, 197)}...` : r)),
+      ...(decision.approver ? { approver: decision.approver } : {}),
+    },
+  };
+}
+
 type UserActivity = (input: StepContext | EvaluateInput) => Promise<unknown>;
 
 function activityOptions(
@@ -415,6 +438,7 @@ export async function retrainingWorkflow(input: RetrainingInput): Promise<Retrai
   let recorded: RecordedDecision;
   if (decision.outcome === 'awaiting_approval') {
     await record(decision);
+    if (patched(DECISION_MEMO_PATCH)) upsertMemo(decisionMemo(decision));
     phase = 'awaiting-approval';
     approvalDeadline = new Date(Date.now() + policy.approvalTimeoutMs).toISOString();
     const answered = await condition(
@@ -427,6 +451,7 @@ export async function retrainingWorkflow(input: RetrainingInput): Promise<Retrai
   } else {
     recorded = await record(decision);
   }
+  if (patched(DECISION_MEMO_PATCH)) upsertMemo(decisionMemo(decision));
 
   // 8. Promote: move the alias.
   const final: RetrainingDecision = decision;
