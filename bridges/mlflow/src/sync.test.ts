@@ -4,8 +4,20 @@ import { mlflowTrackingUri } from '@mltrace/test-helpers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MlflowClient } from './client.js';
 import { MlflowError } from './errors.js';
-import { formatSummary, type MlflowSyncProgress, mlflowSyncStateKey, syncMlflow } from './sync.js';
-import { createExperiment, createTrainingRun, registerVersion, uniqueName } from './test-fixtures.js';
+import {
+  formatSummary,
+  type MlflowSyncProgress,
+  mlflowSyncStateKey,
+  syncMlflow,
+  watchMlflow,
+} from './sync.js';
+import {
+  createExperiment,
+  createTrainingRun,
+  registerVersion,
+  startFaultProxy,
+  uniqueName,
+} from './test-fixtures.js';
 
 let client: MlflowClient;
 let experimentId: string;
@@ -302,5 +314,45 @@ describe('syncMlflow against a real MLflow server', () => {
     expect((error as MlflowError).message).toContain(`check the model name "${name}"`);
     expect((error as MlflowError).code).toBe('not_found');
     expect(await store.getSyncState(key)).toEqual(cursor);
+  });
+
+  it('watches: syncs now and at each interval until aborted, and keeps going after a failed sync', async () => {
+    const prefix = uniqueName('watch');
+    const name = `${prefix}-m`;
+    await client.createRegisteredModel({ name });
+    await registerVersion(client, name, await createTrainingRun(client, experimentId));
+    const controller = new AbortController();
+    const summaries: Array<{ versions: number }> = [];
+    await watchMlflow({
+      store,
+      client,
+      filter: `name LIKE '${prefix}-%'`,
+      intervalMs: 20,
+      signal: controller.signal,
+      onSync: (summary) => {
+        summaries.push(summary);
+        if (summaries.length === 3) controller.abort();
+      },
+    });
+    expect(summaries.map((s) => s.versions)).toEqual([1, 0, 0]);
+
+    // Nothing listens at the proxy's old address: each sync fails, and the loop goes on.
+    const closed = await startFaultProxy(client.trackingUri);
+    await closed.close();
+    const errors: unknown[] = [];
+    const stopped = new AbortController();
+    await watchMlflow({
+      store,
+      client: new MlflowClient({ trackingUri: closed.url, retries: 0 }),
+      intervalMs: 20,
+      signal: stopped.signal,
+      onError: (error) => {
+        errors.push(error);
+        if (errors.length === 2) stopped.abort();
+      },
+    });
+    expect(errors).toHaveLength(2);
+    expect(errors[0]).toBeInstanceOf(MlflowError);
+    expect((errors[0] as MlflowError).message).toContain(`could not reach MLflow at ${closed.url}`);
   });
 });
