@@ -109,11 +109,16 @@ function metricsText(metrics: Record<string, number>): string {
 export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const env = options.env ?? process.env;
   const out = options.out ?? ((line: string) => console.log(line));
-  const home = options.home ?? defaultHome(env);
+  const base = env.INIT_CWD ?? process.cwd();
+  const home = options.home ? resolve(base, options.home) : defaultHome(env);
   const demoDir = join(home, 'demo');
   const model = options.model ?? 'taxi-tip';
   const signal = options.signal;
-  const shown = (path: string) => relative(env.INIT_CWD ?? process.cwd(), path) || '.';
+  // Paths as the user would type them from where they ran the demo.
+  const shown = (path: string) => {
+    const rel = relative(base, path);
+    return rel === '' ? '.' : rel.startsWith('..') ? path : rel;
+  };
   const cleanups: Array<() => Promise<unknown>> = [];
   const step = <T>(promise: Promise<T>) => abortable(promise, signal);
 
