@@ -103,7 +103,7 @@ describe.skipIf(!services)('a worker killed in the middle of training', () => {
         rev: '2020-01',
         model,
         params: { slowTrainingMs: 6000, epochs: 100 },
-        overrides: { steps: { initialRetryInterval: '200ms', train: { heartbeatTimeout: '3s' } } },
+        overrides: { steps: { initialRetryInterval: '200ms', train: { heartbeatTimeout: '4s' } } },
       }),
     });
 
@@ -125,7 +125,8 @@ describe.skipIf(!services)('a worker killed in the middle of training', () => {
     expect(result.decision.outcome).toBe('promote');
     expect(result.promoted).toBe(true);
 
-    // Temporal retried the training: its last attempt is the second.
+    // Temporal retried the training on the new worker (the second attempt, or a later one on a
+    // loaded machine).
     const history = await handle.fetchHistory();
     const trainScheduled = history.events?.find(
       (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'retrainingTrain',
@@ -134,24 +135,26 @@ describe.skipIf(!services)('a worker killed in the middle of training', () => {
       (e) =>
         Number(e.activityTaskStartedEventAttributes?.scheduledEventId) === Number(trainScheduled?.eventId),
     );
-    expect(trainStarted?.activityTaskStartedEventAttributes?.attempt).toBe(2);
+    const finalAttempt = trainStarted?.activityTaskStartedEventAttributes?.attempt ?? 0;
+    expect(finalAttempt).toBeGreaterThanOrEqual(2);
     const activityId = trainScheduled!.activityTaskScheduledEventAttributes!.activityId!;
 
-    // The lineage: the second attempt succeeded and is the one the chain goes through; the killed
+    // The lineage: the final attempt succeeded and is the one the chain goes through; the killed
     // attempt (if its start was recorded before the kill) never succeeded and produced nothing.
     const { runId } = await handle.describe();
     const keyOf = (attempt: number) => `temporal:default/retrain-${model}/${runId}/${activityId}/${attempt}`;
-    const retried = await store.run(keyOf(2));
+    const retried = await store.run(keyOf(finalAttempt));
     expect(retried.status).toBe('succeeded');
     expect(retried.outputs.map((p) => p.uri)).toEqual([`runs:/${result.trainingRunId}/model`]);
-    const killed = await store.run(keyOf(1)).catch(() => undefined);
-    if (killed) {
-      expect(killed.status).not.toBe('succeeded');
-      expect(killed.outputs).toEqual([]);
+    for (let attempt = 1; attempt < finalAttempt; attempt++) {
+      const earlier = await store.run(keyOf(attempt)).catch(() => undefined);
+      if (!earlier) continue;
+      expect(earlier.status).not.toBe('succeeded');
+      expect(earlier.outputs).toEqual([]);
     }
     const graph = await store.trace({ uri: `models:/${model}@champion` });
     const trains = graph.runs.filter((run) => run.component === 'train');
-    expect(trains.map((run) => run.runKey)).toEqual([keyOf(2)]);
+    expect(trains.map((run) => run.runKey)).toEqual([keyOf(finalAttempt)]);
     expect(graph.runs.some((run) => run.source === 'dvc' && run.gitCommit === repo.commits['2020-01'])).toBe(
       true,
     );

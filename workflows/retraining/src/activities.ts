@@ -85,7 +85,11 @@ export interface RetrainingActivitiesOptions {
   logger?: Logger;
 }
 
-/** Calls `fn` while heartbeating every `intervalMs`. */
+/**
+ * Calls `fn` while heartbeating every `intervalMs`, or more often when the activity's heartbeat
+ * timeout is short (a third of it), so a slow step between the function's own heartbeats never
+ * times out.
+ */
 async function withHeartbeat<T>(intervalMs: number, fn: () => Promise<T>): Promise<T> {
   let ctx: Context | undefined;
   try {
@@ -93,7 +97,9 @@ async function withHeartbeat<T>(intervalMs: number, fn: () => Promise<T>): Promi
   } catch {
     ctx = undefined;
   }
-  const timer = ctx ? setInterval(() => ctx?.heartbeat(), intervalMs) : undefined;
+  const timeoutMs = ctx?.info.heartbeatTimeoutMs;
+  const every = timeoutMs ? Math.max(100, Math.min(intervalMs, Math.floor(timeoutMs / 3))) : intervalMs;
+  const timer = ctx ? setInterval(() => ctx?.heartbeat(), every) : undefined;
   try {
     return await fn();
   } finally {
