@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   approvePromotion,
@@ -246,6 +246,22 @@ async function eventuallyStatus(handle: Awaited<ReturnType<typeof startRetrainin
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
+
+describe.skipIf(!services)('a malformed input', () => {
+  it('fails the run at once with a non-retryable failure naming the policy field', async () => {
+    const input = h.input(unique('bad-policy'), 'v1', { f1: 0.7, auc: 0.8 });
+    input.policy = { primaryMetric: { name: '' } };
+    // Started without startRetraining, which would refuse the policy before starting.
+    const handle = await h.client.workflow.start('retrainingWorkflow', {
+      taskQueue: h.taskQueue,
+      workflowId: unique('bad-policy'),
+      args: [input],
+    });
+    const failure = await handle.result().catch((error: unknown) => error as WorkflowFailedError);
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    expect((failure as WorkflowFailedError).cause?.message).toBe('primaryMetric.name must be a metric name');
+  });
+});
 
 describe.skipIf(!services)('training by command', () => {
   it('runs the command with the step context in its environment and registers the MLflow run it reports', async () => {

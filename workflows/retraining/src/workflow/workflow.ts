@@ -120,13 +120,6 @@ function fileUri(path: string): string {
  * test run.
  */
 export async function retrainingWorkflow(input: RetrainingInput): Promise<RetrainingResult> {
-  let policy: ResolvedPolicy;
-  try {
-    policy = resolvePolicy(input.policy);
-  } catch (error) {
-    if (error instanceof PolicyError) throw ApplicationFailure.nonRetryable(error.message, 'PolicyError');
-    throw error;
-  }
   if (
     !input ||
     typeof input.model !== 'string' ||
@@ -138,6 +131,15 @@ export async function retrainingWorkflow(input: RetrainingInput): Promise<Retrai
       'a retraining run needs { model, data: { repo, path, rev? }, policy }',
       'InvalidInputError',
     );
+  }
+  // Plain errors in workflow code fail the workflow task (retried forever), not the workflow:
+  // bad input fails the run at once, as a non-retryable failure.
+  let policy: ResolvedPolicy;
+  try {
+    policy = resolvePolicy(input.policy);
+  } catch (error) {
+    if (error instanceof PolicyError) throw ApplicationFailure.nonRetryable(error.message, 'PolicyError');
+    throw error;
   }
   const info = workflowInfo();
   const model = input.model;
