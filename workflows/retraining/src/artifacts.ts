@@ -5,7 +5,7 @@
  * artifact proxy (`/api/2.0/mlflow-artifacts/artifacts`) is a separate file API.
  * @module
  */
-import { copyFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidInputError, UnavailableError } from '@mltrace/core';
@@ -134,15 +134,6 @@ export async function downloadArtifacts(
     await writeFile(target, Buffer.from(await response.arrayBuffer()));
   }
   return options.dir;
-}
-
-/** Whether a local directory already holds files (a download done before). */
-export async function hasFiles(dir: string): Promise<boolean> {
-  try {
-    return (await stat(dir)).isDirectory() && (await readdir(dir)).length > 0;
-  } catch {
-    return false;
-  }
 }
 
 /** The id of the experiment with this name, created when missing. */
