@@ -164,5 +164,5 @@ describe.skipIf(!services)('a worker killed in the middle of training', () => {
     const versions = await mlflow.listVersionsOfModel(model);
     expect(versions.map((v) => [v.version, v.runId])).toEqual([['1', result.trainingRunId]]);
     expect((await store.promotions({ model })).map((d) => d.decision)).toEqual(['promote']);
-  });
+  }, 240_000);
 });
