@@ -208,15 +208,17 @@ describe('the mltrace command line', { timeout: 180_000 }, () => {
     expect(card.run).toMatchObject({ status: 'running', endedAt: null, durationMs: null });
   });
 
-  it('creates the embedded store in MLTRACE_HOME and says what migrate applied', async () => {
+  it('creates the embedded store in MLTRACE_HOME and says what migrate applied, then that nothing was left to apply', async () => {
     const fresh = await ws.run(['migrate'], { env: { MLTRACE_HOME: `${ws.cwd}/fresh-home` } });
     expect(fresh.code).toBe(0);
     expect(fresh.stdout).toMatch(/^applied 0001_lineage\.sql\n/);
     expect(fresh.stdout).toContain(`${ws.cwd}/fresh-home/lineage is up to date: `);
-    const again = await ws.json<{ database: string; applied: string[] | null; migrations: string[] }>(
-      'migrate',
-    );
-    expect(again.database).toBe(`${ws.home}/lineage`);
+    const again = await ws.json<{ database: string; applied: string[]; migrations: string[] }>('migrate');
+    expect(again).toEqual({
+      database: `${ws.home}/lineage`,
+      applied: [],
+      migrations: expect.arrayContaining(['0001_lineage.sql']),
+    });
     expect(again.migrations[0]).toBe('0001_lineage.sql');
   });
 });

@@ -1,11 +1,20 @@
-import { readdir, stat } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import postgres from 'postgres';
 import { examples, type Register } from '../command.js';
 import type { CommandContext } from '../context.js';
 import { plural } from '../render/format.js';
 import { redactUrl } from './mltrace-import.js';
+
+/** What `mltrace migrate --json` prints. */
+export interface MigrateResult {
+  /** The PostgreSQL URL (password redacted) or the embedded store's directory. */
+  database: string;
+  /** The migrations this run applied, by file name, in order (empty when the schema was current). */
+  applied: string[];
+  /** Every migration the store ships, in order. */
+  migrations: string[];
+}
 
 /** The store's committed migrations, by file name, in order (shipped in `@mltrace/store/migrations`). */
 async function migrationNames(): Promise<string[]> {
@@ -14,54 +23,19 @@ async function migrationNames(): Promise<string[]> {
   return names.filter((name) => /^\d{4}_.+\.sql$/.test(name)).sort();
 }
 
-/** Migrations recorded as applied in a PostgreSQL database; undefined when it cannot be read. */
-async function appliedOn(url: string): Promise<string[] | undefined> {
-  const sql = postgres(url, { max: 1, connect_timeout: 10, onnotice: () => {} });
-  try {
-    const rows = await sql<{ name: string }[]>`SELECT name FROM mltrace_migrations ORDER BY id`;
-    return rows.map((row) => row.name);
-  } catch (error) {
-    // No table yet: nothing applied. Anything else: let opening the store report it.
-    return (error as { code?: string }).code === '42P01' ? [] : undefined;
-  } finally {
-    await sql.end({ timeout: 5 }).catch(() => {});
-  }
-}
-
-async function isEmptyDir(path: string): Promise<boolean> {
-  try {
-    if (!(await stat(path)).isDirectory()) return false;
-    return (await readdir(path)).length === 0;
-  } catch {
-    return true;
-  }
-}
-
-async function migrate(
-  ctx: CommandContext,
-): Promise<{ database: string; applied: string[] | null; migrations: string[] }> {
+async function migrate(ctx: CommandContext): Promise<MigrateResult> {
+  // Opening the store applies what is pending, and says which (on either driver).
+  const store = await ctx.store();
   const migrations = await migrationNames();
   const url = ctx.databaseUrl;
-  if (url && /^postgres(ql)?:\/\//i.test(url)) {
-    const before = await appliedOn(url);
-    await ctx.store();
-    const after = (await appliedOn(url)) ?? [];
-    return {
-      database: redactUrl(url),
-      applied: before === undefined ? null : after.filter((name) => !before.includes(name)),
-      migrations,
-    };
-  }
+  let database: string;
   if (url) {
-    await ctx.store(); // reports the unsupported URL
+    database = redactUrl(url);
+  } else {
+    const { defaultDataDir } = await import('@mltrace/store/pglite');
+    database = defaultDataDir(ctx.io.env, ctx.io.cwd);
   }
-  const { defaultDataDir } = await import('@mltrace/store/pglite');
-  const dir = defaultDataDir(ctx.io.env, ctx.io.cwd);
-  const fresh = await isEmptyDir(dir);
-  await ctx.store();
-  // PGlite is only reachable through the store, which does not say what it applied: a fresh
-  // directory got every migration; an existing one is up to date, but what changed is unknown.
-  return { database: dir, applied: fresh ? migrations : null, migrations };
+  return { database, applied: [...store.migrated], migrations };
 }
 
 /** `mltrace migrate`: opens the store, which applies any pending migration, and says which. */
@@ -71,7 +45,7 @@ export const registerMigrate: Register = (program, wrap) => {
     .description(
       'create or upgrade the lineage database (every command does it too; this one says what it did)',
     )
-    .option('--json', 'print {"database", "applied": string[] | null, "migrations": string[]}')
+    .option('--json', 'print {"database", "applied": string[], "migrations": string[]}')
     .addHelpText(
       'after',
       examples('mltrace migrate', 'mltrace --db postgres://mltrace@db:5432/lineage migrate'),
@@ -83,11 +57,11 @@ export const registerMigrate: Register = (program, wrap) => {
           ctx.json(result);
           return 0;
         }
-        for (const name of result.applied ?? []) ctx.out(`applied ${name}`);
+        for (const name of result.applied) ctx.out(`applied ${name}`);
         const latest = result.migrations[result.migrations.length - 1] ?? 'none';
         ctx.out(
           `${result.database} is up to date: ${plural(result.migrations.length, 'migration')}, the latest ${latest}` +
-            (result.applied?.length === 0 ? ' (nothing to apply)' : ''),
+            (result.applied.length === 0 ? ' (nothing to apply)' : ''),
         );
         return 0;
       }),
