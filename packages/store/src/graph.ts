@@ -84,10 +84,13 @@ export async function trace(
 ): Promise<LineageGraph> {
   const roots = await findPointers(db, query, options.cwd);
   const producer = roots.length
-    ? await db.rows<{
-        id: unknown;
-      }>(sql`SELECT r.id FROM run_outputs o JOIN component_runs r ON r.id = o.run_id
-        WHERE o.pointer_id IN (SELECT value::bigint FROM jsonb_array_elements_text(${jsonParam(roots.map((p) => p.id))}))
+    ? // The fence (OFFSET 0) makes the planner read the few producers by pointer first, rather
+      // than walk every run newest first looking for one.
+      await db.rows<{ id: unknown }>(sql`SELECT r.id
+        FROM (SELECT o.run_id FROM run_outputs o
+              WHERE o.pointer_id IN (SELECT value::bigint FROM jsonb_array_elements_text(${jsonParam(roots.map((p) => p.id))}))
+              OFFSET 0) o
+        JOIN component_runs r ON r.id = o.run_id
         ORDER BY r.started_at DESC, r.id DESC LIMIT 1`)
     : [];
   const start = producer[0];

@@ -48,9 +48,41 @@ function decodeCursor(cursor: string): { ms: number; id: number } {
   return { ms: ms as number, id: id as number };
 }
 
+const ANALYZED_TABLES = sql.raw('component_runs, io_pointers, run_inputs, run_outputs, run_dependencies');
+
+/**
+ * Keeps the planner's statistics fresh. PGlite runs no autovacuum, and PostgreSQL's lags a bulk
+ * load by up to a minute; without statistics the planner misjudges every join. So: ANALYZE when a
+ * table was never analyzed, and again whenever the runs written since the last one exceed 10% of
+ * the table (at least 1,000).
+ */
+async function keepStatistics(db: Database): Promise<{ wrote(count: number): Promise<void> }> {
+  const analyze = async () => {
+    await db.rows(sql`ANALYZE ${ANALYZED_TABLES}`);
+    const [row] = await db.rows<{ tuples: unknown }>(
+      sql`SELECT reltuples AS tuples FROM pg_class WHERE oid = 'component_runs'::regclass`,
+    );
+    return Math.max(0, Number(row?.tuples ?? 0));
+  };
+  const [row] = await db.rows<{ tuples: unknown }>(
+    sql`SELECT reltuples AS tuples FROM pg_class WHERE oid = 'component_runs'::regclass`,
+  );
+  let analyzedAt = Number(row?.tuples ?? -1) < 0 ? await analyze() : Number(row?.tuples);
+  let written = 0;
+  return {
+    async wrote(count) {
+      written += count;
+      if (written < Math.max(1_000, analyzedAt * 0.1)) return;
+      written = 0;
+      analyzedAt = await analyze();
+    },
+  };
+}
+
 /** Opens the store over a driver: applies pending migrations, then serves the operations. */
 export async function createStore(database: Database, options: StoreOptions = {}): Promise<LineageStore> {
   const { applied } = await migrate(database);
+  const statistics = await keepStatistics(database);
   const cwd = options.cwd ?? process.cwd();
   const stalenessThresholdMs = options.stalenessThresholdMs ?? DEFAULT_STALENESS_MS;
   const db = database;
@@ -122,8 +154,10 @@ export async function createStore(database: Database, options: StoreOptions = {}
       return runs[0]!;
     },
 
-    logRuns(runs) {
-      return db.transaction((tx) => writeRuns(tx, runs, { cwd, stalenessThresholdMs }));
+    async logRuns(runs) {
+      const result = await db.transaction((tx) => writeRuns(tx, runs, { cwd, stalenessThresholdMs }));
+      await statistics.wrote(result.runs.length);
+      return result;
     },
 
     async setNotes(runId, notes) {

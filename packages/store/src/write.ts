@@ -320,6 +320,22 @@ export async function writeRuns(
           SELECT run_id, pointer_id FROM jsonb_to_recordset(${jsonParam(inputLinks)}) AS l(run_id bigint, pointer_id bigint)
           ON CONFLICT DO NOTHING RETURNING run_id, pointer_id`);
 
+  // What the inference reads of each new input comes from here, not from joins the planner can
+  // misjudge (a JSON list is always estimated at 100 rows).
+  const pointerById = new Map([...pointerIds].map(([key, id]) => [id, pointers.get(key)!]));
+  const startedById = new Map(runs.map((run) => [idByKey.get(run.run_key), run.started_at]));
+  const inferInputs = newInputs
+    .filter((n) => !noInference.has(Number(n.run_id)))
+    .map((n) => {
+      const pointer = pointerById.get(Number(n.pointer_id))!;
+      return {
+        run_id: Number(n.run_id),
+        pointer_id: Number(n.pointer_id),
+        uri: pointer.uri,
+        version: pointer.version,
+        started_at: startedById.get(Number(n.run_id)),
+      };
+    });
   const explicit = runs.flatMap((run) =>
     run.depends_on.map((key) => ({ run_id: idByKey.get(run.run_key), key })),
   );
@@ -345,22 +361,22 @@ export async function writeRuns(
   }>(sql`
     WITH candidates AS (
       SELECT n.run_id, prod.run_id AS depends_on_run_id
-      FROM jsonb_to_recordset(${jsonParam(newInputs.filter((n) => !noInference.has(Number(n.run_id))))})
-        AS n(run_id bigint, pointer_id bigint)
-      JOIN io_pointers p ON p.id = n.pointer_id
-      JOIN component_runs me ON me.id = n.run_id
+      FROM jsonb_to_recordset(${jsonParam(inferInputs)})
+        AS n(run_id bigint, pointer_id bigint, uri text, version text, started_at timestamptz)
       CROSS JOIN LATERAL (
         SELECT coalesce(
-          CASE WHEN p.version <> '' THEN (
-            SELECT pr.id FROM run_outputs o JOIN component_runs pr ON pr.id = o.run_id
-            WHERE o.pointer_id = p.id AND pr.id <> me.id AND pr.started_at <= me.started_at
+          CASE WHEN n.version <> '' THEN (
+            SELECT pr.id
+            FROM (SELECT o.run_id FROM run_outputs o WHERE o.pointer_id = n.pointer_id OFFSET 0) o
+            JOIN component_runs pr ON pr.id = o.run_id
+            WHERE pr.id <> n.run_id AND pr.started_at <= n.started_at
             ORDER BY pr.started_at DESC, pr.id DESC LIMIT 1)
           END,
-          (SELECT pr.id FROM io_pointers q
-             JOIN run_outputs o ON o.pointer_id = q.id
-             JOIN component_runs pr ON pr.id = o.run_id
-           WHERE q.uri = p.uri AND (p.version = '' OR q.version = '')
-             AND pr.id <> me.id AND pr.started_at <= me.started_at
+          (SELECT pr.id
+           FROM (SELECT o.run_id FROM io_pointers q JOIN run_outputs o ON o.pointer_id = q.id
+                 WHERE q.uri = n.uri AND (n.version = '' OR q.version = '') OFFSET 0) o
+           JOIN component_runs pr ON pr.id = o.run_id
+           WHERE pr.id <> n.run_id AND pr.started_at <= n.started_at
            ORDER BY pr.started_at DESC, pr.id DESC LIMIT 1)
         ) AS run_id
       ) prod
@@ -381,10 +397,10 @@ export async function writeRuns(
       (extract(epoch FROM (me.started_at - d.started_at)) * 1000)::float8 AS age_ms,
       (SELECT count(*) FROM component_runs c
         WHERE c.component = d.component AND c.started_at >= d.started_at
-          AND c.started_at <= me.started_at AND c.id <> me.id) AS runs_between
+          AND c.started_at <= me.started_at AND c.id <> i.run_id) AS runs_between
     FROM inserted i
-    JOIN component_runs me ON me.id = i.run_id
-    JOIN component_runs d ON d.id = i.depends_on_run_id`);
+    CROSS JOIN LATERAL (SELECT started_at FROM component_runs WHERE id = i.run_id OFFSET 0) me
+    CROSS JOIN LATERAL (SELECT component, started_at FROM component_runs WHERE id = i.depends_on_run_id OFFSET 0) d`);
 
   const missing = explicit.filter((e) => !idByKey.has(e.key));
   if (missing.length > 0) await checkExplicitTargets(tx, missing);
