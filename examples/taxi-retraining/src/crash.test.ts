@@ -14,7 +14,6 @@ import { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTripsRepo, type TripsRepo } from './data-repo.js';
 import { taxiRetrainingInput } from './taxi.js';
-import { servicesSelected } from './test-support.js';
 
 const WORKER_MAIN = fileURLToPath(new URL('../dist/worker-main.js', import.meta.url));
 
@@ -62,10 +61,7 @@ function exited(child: ChildProcess): Promise<void> {
     : new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
-const services = servicesSelected('temporal', 'postgres', 'mlflow');
-
 beforeAll(async () => {
-  if (!services) return;
   if (!existsSync(WORKER_MAIN)) {
     throw new Error(
       `${WORKER_MAIN} is missing: build first (npx turbo run build --filter=@mltrace/example-taxi-retraining)`,
@@ -89,7 +85,7 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-describe.skipIf(!services)('a worker killed in the middle of training', () => {
+describe('a worker killed in the middle of training', () => {
   it('is replaced by a restarted worker that completes the workflow, with one consistent lineage', async () => {
     const taskQueue = `taxi-crash-${Date.now().toString(36)}`;
     const model = `taxi-crash-${Date.now().toString(36)}`;

@@ -9,17 +9,14 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DemoResult, runDemo } from './demo.js';
-import { servicesSelected } from './test-support.js';
 
 let home: string;
 let demo: DemoResult;
 let store: LineageStore;
 let lines: string[];
 const model = `taxi-tip-${randomBytes(3).toString('hex')}`;
-const services = servicesSelected('temporal', 'mlflow');
 
 beforeAll(async () => {
-  if (!services) return;
   try {
     Runtime.install({ logger: new DefaultLogger('WARN') });
   } catch {
@@ -48,7 +45,7 @@ function byComponent(runs: RunSummary[], component: string): RunSummary[] {
   return runs.filter((run) => run.component === component);
 }
 
-describe.skipIf(!services)('the taxi retraining demo', () => {
+describe('the taxi retraining demo', () => {
   it('promotes a champion on January, and on shifted March data records a rejection that names the metrics and the drifted features', () => {
     const [first, second] = demo.runs;
     expect(first?.result.decision.outcome).toBe('promote');

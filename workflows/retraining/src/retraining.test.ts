@@ -10,14 +10,13 @@ import {
 } from './client.js';
 import { explainAlias, formatExplanation } from './explain.js';
 import { recordHistory } from './test-record.js';
-import { eventually, type Harness, servicesSelected, startHarness, unique } from './test-support.js';
+import { eventually, type Harness, startHarness, unique } from './test-support.js';
 import type { RetrainingInput } from './types.js';
 
 let h: Harness;
-const services = servicesSelected('temporal', 'postgres', 'mlflow');
 
 beforeAll(async () => {
-  if (services) h = await startHarness('retraining');
+  h = await startHarness('retraining');
 });
 
 afterAll(async () => {
@@ -44,7 +43,7 @@ async function aliasVersion(model: string): Promise<string | null> {
   }
 }
 
-describe.skipIf(!services)('the retraining workflow', () => {
+describe('the retraining workflow', () => {
   it('promotes a first model that reaches the floor, moves the alias and records the decision linked to its decide run', async () => {
     const model = unique('first');
     const { handle, result } = await run(
@@ -247,7 +246,7 @@ async function eventuallyStatus(handle: Awaited<ReturnType<typeof startRetrainin
   }
 }
 
-describe.skipIf(!services)('a malformed input', () => {
+describe('a malformed input', () => {
   it('fails the run at once with a non-retryable failure naming the policy field', async () => {
     const input = h.input(unique('bad-policy'), 'v1', { f1: 0.7, auc: 0.8 });
     input.policy = { primaryMetric: { name: '' } };
@@ -263,7 +262,7 @@ describe.skipIf(!services)('a malformed input', () => {
   });
 });
 
-describe.skipIf(!services)('training by command', () => {
+describe('training by command', () => {
   it('runs the command with the step context in its environment and registers the MLflow run it reports', async () => {
     const model = unique('command');
     const script = fileURLToPath(new URL('./test-fixtures/train-command.mjs', import.meta.url));
@@ -287,7 +286,7 @@ describe.skipIf(!services)('training by command', () => {
   });
 });
 
-describe.skipIf(!services)('scheduleRetraining', () => {
+describe('scheduleRetraining', () => {
   it('creates a Temporal schedule that starts the retraining workflow, and a triggered run decides', async () => {
     const model = unique('scheduled');
     const scheduleId = unique('retrain-schedule');

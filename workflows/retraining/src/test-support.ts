@@ -25,17 +25,6 @@ import { createRetrainingActivities } from './activities.js';
 import { retrainingWorkflowsPath } from './client.js';
 import type { EvaluationResult, RetrainingInput, StepContext, TrainResult } from './types.js';
 
-/**
- * Whether this run selected the services a test file needs. `MLTRACE_TEST_SERVICES=none` (or a
- * list without one of them) skips the file; otherwise a missing service fails it loudly.
- */
-export function servicesSelected(...needed: Array<'temporal' | 'postgres' | 'mlflow'>): boolean {
-  const raw = process.env.MLTRACE_TEST_SERVICES?.trim();
-  if (!raw || raw === 'all') return true;
-  const selected = raw.split(',').map((name) => name.trim().toLowerCase());
-  return needed.every((name) => selected.includes(name));
-}
-
 /** A unique name for a task queue, a model, a workflow id. */
 export function unique(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
