@@ -20,8 +20,15 @@ const COMMANDS = [
   'components',
   'tags',
   'promotions',
+  'why',
+  'sync',
+  'backfill',
+  'serve',
   'migrate',
 ];
+
+/** Commands under another (`sync dvc`). */
+const SUBCOMMANDS = ['sync dvc', 'sync mlflow'];
 
 /** No stack frame (`    at fn (file:line)`) in what a user sees. */
 const STACK_FRAME = /^\s+at .+[:(]/m;
@@ -54,8 +61,8 @@ describe('the mltrace command line', { timeout: 180_000 }, () => {
     const top = await ws.run(['--help']);
     expect(top.code).toBe(0);
     for (const command of COMMANDS) expect(top.stdout).toContain(`  ${command} `);
-    for (const command of COMMANDS) {
-      const result = await ws.run([command, '--help']);
+    for (const command of [...COMMANDS, ...SUBCOMMANDS]) {
+      const result = await ws.run([...command.split(' '), '--help']);
       expect(result.code, command).toBe(0);
       expect(result.stdout, command).toMatch(new RegExp(`^Usage: mltrace ${command} `));
       expect(result.stdout, command).toMatch(new RegExp(`\\nExamples:\\n {2}\\$ mltrace ${command}`));

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { LineageStore } from '@mltrace/store';
 import { Command, CommanderError } from 'commander';
 import type { CommandBody, Wrap } from './command.js';
+import { registerBackfill } from './commands/backfill.js';
 import { registerComponents } from './commands/components.js';
 import { registerFlags } from './commands/flags.js';
 import { registerImport } from './commands/import.js';
@@ -10,7 +11,10 @@ import { registerLog } from './commands/log.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerPromotions } from './commands/promotions.js';
 import { registerRuns } from './commands/runs.js';
-import { createContext, StoreHolder } from './context.js';
+import { registerServe } from './commands/serve.js';
+import { registerSync } from './commands/sync.js';
+import { registerWhy } from './commands/why.js';
+import { createContext, isDebug, StopSignal, StoreHolder } from './context.js';
 import { EXIT_CODES, reportError } from './errors.js';
 import type { CliIo } from './io.js';
 
@@ -27,7 +31,12 @@ const VERSION = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
 
-function buildProgram(options: RunCliOptions, holder: StoreHolder, result: { code: number }): Command {
+function buildProgram(
+  options: RunCliOptions,
+  holder: StoreHolder,
+  stop: StopSignal,
+  result: { code: number },
+): Command {
   const { stdout, stderr } = options;
   const program = new Command('mltrace')
     .description('lineage of ML pipeline runs: where did this model, prediction or file come from?')
@@ -51,11 +60,16 @@ Examples:
   $ mltrace log train --input features.csv --output model.pkl
   $ mltrace trace model.pkl
   $ mltrace flag predictions.csv && mltrace review
+  $ mltrace sync dvc && mltrace sync mlflow && mltrace why models:/taxi-tip@champion
 
 Environment:
   MLTRACE_DATABASE_URL  the lineage database (as --db)
   MLTRACE_HOME          the embedded store's directory (default ./.mltrace)
   MLTRACE_DEBUG=1       print stack traces on errors
+  MLFLOW_TRACKING_URI   the MLflow tracking server (sync mlflow, why, serve), with
+                        MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD
+  TEMPORAL_ADDRESS      the Temporal frontend for backfill (default localhost:7233)
+  TEMPORAL_NAMESPACE    its namespace (default default)
 
 Exit codes: 0 ok, 1 unexpected, 2 invalid input or usage, 3 not found, 4 unavailable, 5 configuration, 6 conflict.`,
     );
@@ -64,7 +78,7 @@ Exit codes: 0 ok, 1 unexpected, 2 invalid input or usage, 3 not found, 4 unavail
     <A extends unknown[]>(body: CommandBody<A>) =>
     async (...args: unknown[]) => {
       const command = args[args.length - 1] as Command;
-      const ctx = createContext(options, holder, command.optsWithGlobals<{ db?: string }>().db);
+      const ctx = createContext(options, holder, stop, command.optsWithGlobals<{ db?: string }>().db);
       result.code = (await body(ctx, ...(args.slice(0, -1) as A))) ?? EXIT_CODES.ok;
     };
 
@@ -76,6 +90,10 @@ Exit codes: 0 ok, 1 unexpected, 2 invalid input or usage, 3 not found, 4 unavail
     registerFlags,
     registerComponents,
     registerPromotions,
+    registerWhy,
+    registerSync,
+    registerBackfill,
+    registerServe,
     registerMigrate,
   ]) {
     register(program, wrap);
@@ -92,10 +110,11 @@ Exit codes: 0 ok, 1 unexpected, 2 invalid input or usage, 3 not found, 4 unavail
  */
 export async function runCli(argv: string[], options: RunCliOptions): Promise<number> {
   const holder = new StoreHolder(options.store);
+  const stop = new StopSignal(options.signal);
   const result = { code: EXIT_CODES.ok as number };
-  const debug = options.env.MLTRACE_DEBUG === '1' || options.env.MLTRACE_DEBUG === 'true';
+  const debug = isDebug(options.env);
   try {
-    const program = buildProgram(options, holder, result);
+    const program = buildProgram(options, holder, stop, result);
     await program.parseAsync(argv, { from: 'node' });
     return result.code;
   } catch (error) {
@@ -113,6 +132,7 @@ export async function runCli(argv: string[], options: RunCliOptions): Promise<nu
     }
     return reportError(error, options.stderr, debug);
   } finally {
+    stop.dispose();
     try {
       await holder.close();
     } catch (error) {

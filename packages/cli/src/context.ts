@@ -1,6 +1,7 @@
+import type { Logger } from '@mltrace/core';
 import type { LineageStore } from '@mltrace/store';
 import { openStore } from '@mltrace/store';
-import type { CliIo } from './io.js';
+import type { CliIo, Writable } from './io.js';
 
 /** What every command gets: the injected I/O and the store, opened on first use. */
 export interface CommandContext {
@@ -17,6 +18,84 @@ export interface CommandContext {
   json(value: unknown): void;
   /** Redraws a one-line progress message on stderr when it is a terminal; `undefined` clears it. */
   progress(message: string | undefined): void;
+  /**
+   * A logger writing to stderr, for the libraries a command runs: warnings and errors (info and
+   * debug lines only with `MLTRACE_DEBUG=1`; the command prints its own summary).
+   */
+  readonly logger: Logger;
+  /**
+   * Aborts when a long-running command should stop: the injected `io.signal`, else the process's
+   * SIGINT or SIGTERM (listened to from the first call until the end of the run).
+   */
+  stopSignal(): AbortSignal;
+}
+
+/**
+ * The stop signal of one run of the CLI: the injected one, or one aborted by SIGINT/SIGTERM. The
+ * process's signal handlers exist only while a command waits on it; a second signal after the
+ * first finds none and ends the process the default way.
+ */
+export class StopSignal {
+  private controller: AbortController | undefined;
+  private readonly handlers: Array<[NodeJS.Signals, () => void]> = [];
+
+  constructor(private readonly injected?: AbortSignal) {}
+
+  get(): AbortSignal {
+    if (this.injected) return this.injected;
+    if (!this.controller) {
+      const controller = new AbortController();
+      this.controller = controller;
+      for (const name of ['SIGINT', 'SIGTERM'] as const) {
+        const handler = () => {
+          this.dispose();
+          controller.abort(new Error(`stopped by ${name}`));
+        };
+        this.handlers.push([name, handler]);
+        process.once(name, handler);
+      }
+    }
+    return this.controller.signal;
+  }
+
+  /** Removes the process's signal handlers. */
+  dispose(): void {
+    for (const [name, handler] of this.handlers.splice(0)) process.removeListener(name, handler);
+  }
+}
+
+/** Fields as ` key=value` (strings quoted when they hold spaces). */
+function formatFields(fields: Record<string, unknown> | undefined): string {
+  if (!fields) return '';
+  return Object.entries(fields)
+    .filter(([, value]) => value !== undefined)
+    .map(([key, value]) => {
+      const text = typeof value === 'string' ? value : JSON.stringify(value);
+      return ` ${key}=${typeof value === 'string' && /\s/.test(value) ? JSON.stringify(value) : text}`;
+    })
+    .join('');
+}
+
+/**
+ * The CLI's logger: `mltrace: warn: message key=value` lines on stderr. Warnings and errors always;
+ * info lines when `info` (a server's log) or `debug`; debug lines when `debug`.
+ */
+export function stderrLogger(stderr: Writable, levels: { info: boolean; debug: boolean }): Logger {
+  const write = (level: string) => (message: string, fields?: Record<string, unknown>) => {
+    stderr.write(`mltrace: ${level}: ${message}${formatFields(fields)}\n`);
+  };
+  const off = () => {};
+  return {
+    debug: levels.debug ? write('debug') : off,
+    info: levels.info || levels.debug ? write('info') : off,
+    warn: write('warn'),
+    error: write('error'),
+  };
+}
+
+/** `MLTRACE_DEBUG=1` (or `true`): stack traces and debug logs. */
+export function isDebug(env: Record<string, string | undefined>): boolean {
+  return env.MLTRACE_DEBUG === '1' || env.MLTRACE_DEBUG === 'true';
 }
 
 /** Holds the store a run of the CLI opened, so it is closed exactly once at the end. */
@@ -41,11 +120,18 @@ export class StoreHolder {
   }
 }
 
-export function createContext(io: CliIo, holder: StoreHolder, db: string | undefined): CommandContext {
+export function createContext(
+  io: CliIo,
+  holder: StoreHolder,
+  stop: StopSignal,
+  db: string | undefined,
+): CommandContext {
   const databaseUrl = db?.trim() || io.env.MLTRACE_DATABASE_URL?.trim() || undefined;
   return {
     io,
     databaseUrl,
+    logger: stderrLogger(io.stderr, { info: false, debug: isDebug(io.env) }),
+    stopSignal: () => stop.get(),
     store: () => holder.open(io, databaseUrl),
     out: (...lines) => {
       for (const line of lines) io.stdout.write(`${line}\n`);

@@ -9,10 +9,18 @@ export interface Writable {
 export interface CliIo {
   stdout: Writable;
   stderr: Writable;
-  /** Environment: `MLTRACE_DATABASE_URL`, `MLTRACE_HOME`, `MLTRACE_DEBUG`. */
+  /**
+   * Environment: `MLTRACE_DATABASE_URL`, `MLTRACE_HOME`, `MLTRACE_DEBUG`, and the commands' own
+   * (`MLFLOW_TRACKING_URI`, `TEMPORAL_ADDRESS`, ...; see the README).
+   */
   env: Record<string, string | undefined>;
   /** Directory relative paths (pointer URIs, import files, `.mltrace`) are resolved against. */
   cwd: string;
   /** What `import -` reads. */
   stdin?: AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>;
+  /**
+   * Stops the long-running commands (`serve`, `sync mlflow --watch`) cleanly when it aborts.
+   * Without it, they stop on the process's SIGINT or SIGTERM (what the binary relies on).
+   */
+  signal?: AbortSignal;
 }
