@@ -1,7 +1,9 @@
 /**
  * `@mltrace/cli`: the `mltrace` command. Log runs from the shell, import them from NDJSON or from
- * an mltrace 0.17 database, and ask where anything came from (`trace`), what it fed (`impact`),
- * and which runs are behind bad outputs (`flag`, `review`). Every read command takes `--json`.
+ * an mltrace 0.17 database, bring lineage in from DVC, MLflow and Temporal's history (`sync dvc`,
+ * `sync mlflow`, `backfill`), serve the HTTP API and web UI (`serve`), and ask where anything came
+ * from (`trace`), what it fed (`impact`), which runs are behind bad outputs (`flag`, `review`) and
+ * why a model is in production (`why`). Every read command takes `--json`.
  *
  * `runCli` runs the command line in-process with injected streams, environment and directory
  * (what tests use); `main` is what the `mltrace` binary calls.

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createDvcWorkspace, type DvcWorkspace } from '@mltrace/test-helpers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../cli.js';
 import { removeTemplate, type Workspace, workspace } from '../test-cli.js';
 
 const md5 = (text: string) => createHash('md5').update(text).digest('hex');
@@ -84,6 +85,22 @@ describe('mltrace sync dvc', { timeout: 180_000 }, () => {
     const full = await ws.json<SyncJson>('sync', 'dvc', repo.dir, '--full');
     expect(full).toMatchObject({ incremental: false, commitsRead: 2, runsWritten: 2, runsCreated: 0 });
     expect((await ws.json<{ runs: unknown[] }>('recent')).runs).toHaveLength(2);
+  });
+
+  it('draws a progress bar on a terminal, and clears it before the summary', async () => {
+    let stdout = '';
+    let stderr = '';
+    const code = await runCli(['node', 'mltrace', 'sync', 'dvc', repo.dir, '--full'], {
+      stdout: { write: (s: string) => (stdout += s) },
+      stderr: { write: (s: string) => (stderr += s), isTTY: true },
+      env: ws.env,
+      cwd: ws.cwd,
+    });
+    expect(code).toBe(0);
+    expect(stderr).toContain('\r\x1b[2Kreading commits [');
+    expect(stderr).toContain('\r\x1b[2Kwriting runs [####################] 2/2');
+    expect(stderr.endsWith('\r\x1b[2K')).toBe(true);
+    expect(stdout).toMatch(/^dvc .+: 2 commits read, 2 runs written \(0 new;/);
   });
 
   it('reports a malformed dvc.lock with its commit, syncs the rest, and exits 2', async () => {
