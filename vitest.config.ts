@@ -13,7 +13,8 @@ export default defineConfig({
       'tests/**/*.test.ts',
     ],
     // MLTRACE_TEST_SERVICES=none runs the pure tests alone, without starting any server.
-    globalSetup: process.env.MLTRACE_TEST_SERVICES === 'none' ? [] : ['packages/test-helpers/dist/global-setup.js'],
+    globalSetup:
+      process.env.MLTRACE_TEST_SERVICES === 'none' ? [] : ['packages/test-helpers/dist/global-setup.js'],
     // The JSON report is what .ci/run reads for its closing 'N passed, N failed' line.
     reporters: ['default', ['json', { outputFile: 'test-artifacts/vitest-results.json' }]],
     pool: 'forks',

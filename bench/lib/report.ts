@@ -51,7 +51,10 @@ export type Row = Record<string, string | number>;
  * Writes `bench/results/<area>.md` and `.json`, and prints the table. `figures` must be flat
  * numbers; name ratios `ratio_<ours>_vs_<baseline>`.
  */
-export function writeReport(area: string, report: { title: string; notes: string[]; rows: Row[]; figures: Record<string, number> }): void {
+export function writeReport(
+  area: string,
+  report: { title: string; notes: string[]; rows: Row[]; figures: Record<string, number> },
+): void {
   const columns = [...new Set(report.rows.flatMap((row) => Object.keys(row)))];
   const fmt = (v: string | number | undefined) =>
     typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toPrecision(4)) : (v ?? '');
