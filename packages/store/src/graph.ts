@@ -2,7 +2,7 @@ import { type IOPointer, NotFoundError, normalizeUri } from '@mltrace/core';
 import { sql } from 'drizzle-orm';
 import type { GraphOptions, LineageGraph, PointerQuery } from './api.js';
 import type { Database } from './database.js';
-import { jsonParam, loadRuns, type PointerRow, toPointer } from './rows.js';
+import { anyId, jsonParam, loadRuns, type PointerRow, toPointer } from './rows.js';
 
 /** The default depth limit: deep enough for a 10,000-run chain. */
 export const DEFAULT_MAX_DEPTH = 10_000;
@@ -88,7 +88,7 @@ export async function trace(
       // than walk every run newest first looking for one.
       await db.rows<{ id: unknown }>(sql`SELECT r.id
         FROM (SELECT o.run_id FROM run_outputs o
-              WHERE o.pointer_id IN (SELECT value::bigint FROM jsonb_array_elements_text(${jsonParam(roots.map((p) => p.id))}))
+              WHERE o.pointer_id = ${anyId(roots.map((p) => p.id))}
               OFFSET 0) o
         JOIN component_runs r ON r.id = o.run_id
         ORDER BY r.started_at DESC, r.id DESC LIMIT 1`)
@@ -119,7 +119,7 @@ export async function impact(
   const roots = await findPointers(db, query, options.cwd);
   const consumers = roots.length
     ? await db.rows<{ run_id: unknown }>(sql`SELECT DISTINCT run_id FROM run_inputs
-        WHERE pointer_id IN (SELECT value::bigint FROM jsonb_array_elements_text(${jsonParam(roots.map((p) => p.id))}))`)
+        WHERE pointer_id = ${anyId(roots.map((p) => p.id))}`)
     : [];
   if (consumers.length === 0) {
     throw new NotFoundError(`no run used ${describe(query)} as an input`, {

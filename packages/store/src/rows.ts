@@ -48,6 +48,14 @@ export interface PointerRow {
 /** JSON text of a list, for `jsonb_array_elements`/`jsonb_to_recordset`: one parameter, any size. */
 export const jsonParam = (value: unknown) => sql`${JSON.stringify(value)}::jsonb`;
 
+/**
+ * `= anyId(ids)`: membership in a list of ids, one parameter whatever its size. An array built
+ * once (an InitPlan) keeps the comparison indexable, where `IN (SELECT ... jsonb)` lets a planner
+ * without statistics hash-join a full table scan.
+ */
+export const anyId = (ids: number[]) =>
+  sql`ANY(ARRAY(SELECT value::bigint FROM jsonb_array_elements_text(${jsonParam(ids)})))`;
+
 /** A jsonb value from either driver (parsed already, or text). */
 export const parseJson = (value: unknown): unknown => (typeof value === 'string' ? JSON.parse(value) : value);
 
@@ -127,18 +135,20 @@ export async function loadRuns(
   options: { withCode?: boolean } = {},
 ): Promise<Array<RunSummary & { codeSnapshot?: string | null }>> {
   if (ids.length === 0) return [];
-  const idList = sql`(SELECT value::bigint FROM jsonb_array_elements_text(${jsonParam(ids)}))`;
+  const inIds = anyId(ids);
   const code = options.withCode ? sql`, r.code_snapshot` : sql``;
   const [runRows, inputRows, outputRows, depRows] = await Promise.all([
-    db.rows<RunRow>(sql`SELECT ${RUN_COLUMNS}${code} FROM component_runs r WHERE r.id IN ${idList}`),
+    db.rows<RunRow>(sql`SELECT ${RUN_COLUMNS}${code} FROM component_runs r WHERE r.id = ${inIds}`),
     db.rows<PointerRow & { run_id: unknown }>(sql`SELECT l.run_id, p.id, p.uri, p.version, p.type, p.flag
-      FROM run_inputs l JOIN io_pointers p ON p.id = l.pointer_id WHERE l.run_id IN ${idList}
+      FROM run_inputs l CROSS JOIN LATERAL (SELECT * FROM io_pointers p WHERE p.id = l.pointer_id OFFSET 0) p
+      WHERE l.run_id = ${inIds}
       ORDER BY p.uri, p.version`),
     db.rows<PointerRow & { run_id: unknown }>(sql`SELECT l.run_id, p.id, p.uri, p.version, p.type, p.flag
-      FROM run_outputs l JOIN io_pointers p ON p.id = l.pointer_id WHERE l.run_id IN ${idList}
+      FROM run_outputs l CROSS JOIN LATERAL (SELECT * FROM io_pointers p WHERE p.id = l.pointer_id OFFSET 0) p
+      WHERE l.run_id = ${inIds}
       ORDER BY p.uri, p.version`),
     db.rows<{ run_id: unknown; depends_on_run_id: unknown }>(sql`SELECT run_id, depends_on_run_id
-      FROM run_dependencies WHERE run_id IN ${idList} ORDER BY depends_on_run_id`),
+      FROM run_dependencies WHERE run_id = ${inIds} ORDER BY depends_on_run_id`),
   ]);
   const group = <T>(rows: Array<{ run_id: unknown }>, map: (row: never) => T) => {
     const out = new Map<number, T[]>();

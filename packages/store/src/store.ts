@@ -20,7 +20,7 @@ import { findPointers, impact, trace } from './graph.js';
 import { migrate } from './migrate.js';
 import { promotions, recordPromotionDecision } from './promotions.js';
 import { review } from './review.js';
-import { asComponentRun, loadRuns, parseJson, parseTextArray } from './rows.js';
+import { anyId, asComponentRun, loadRuns, parseJson, parseTextArray } from './rows.js';
 import { writeRuns } from './write.js';
 
 const DEFAULT_STALENESS_MS = 30 * 86_400_000;
@@ -236,7 +236,7 @@ export async function createStore(database: Database, options: StoreOptions = {}
       if (ids.length === 0)
         throw new NotFoundError(`no pointer ${pointer.uri}${pointer.version ? `@${pointer.version}` : ''}`);
       const rows = await db.rows(sql`UPDATE io_pointers SET flag = true
-        WHERE NOT flag AND id IN (SELECT value::bigint FROM jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)) RETURNING id`);
+        WHERE NOT flag AND id = ${anyId(ids)} RETURNING id`);
       return rows.length;
     },
 
@@ -245,7 +245,7 @@ export async function createStore(database: Database, options: StoreOptions = {}
       if (ids.length === 0)
         throw new NotFoundError(`no pointer ${pointer.uri}${pointer.version ? `@${pointer.version}` : ''}`);
       const rows = await db.rows(sql`UPDATE io_pointers SET flag = false
-        WHERE flag AND id IN (SELECT value::bigint FROM jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)) RETURNING id`);
+        WHERE flag AND id = ${anyId(ids)} RETURNING id`);
       return rows.length;
     },
 

@@ -269,8 +269,9 @@ export async function writeRuns(
       ORDER BY uri, version
       ON CONFLICT (uri, version) DO NOTHING`);
     const rows = await tx.rows<{ id: unknown; uri: string; version: string }>(sql`
-      SELECT p.id, p.uri, p.version FROM io_pointers p
-      JOIN jsonb_to_recordset(${list}) AS q(uri text, version text) ON p.uri = q.uri AND p.version = q.version`);
+      SELECT p.id, p.uri, p.version FROM jsonb_to_recordset(${list}) AS q(uri text, version text)
+      CROSS JOIN LATERAL (
+        SELECT id, uri, version FROM io_pointers p WHERE p.uri = q.uri AND p.version = q.version OFFSET 0) p`);
     for (const row of rows) pointerIds.set(`${row.uri}\0${row.version}`, Number(row.id));
   }
 
@@ -297,7 +298,7 @@ export async function writeRuns(
       SELECT DISTINCT ON (c.run_id, c.pointer_id) c.run_id, pr.id
       FROM new_outputs o
       JOIN io_pointers p ON p.id = o.pointer_id AND p.version <> ''
-      JOIN run_inputs c ON c.pointer_id = o.pointer_id
+      CROSS JOIN LATERAL (SELECT * FROM run_inputs c WHERE c.pointer_id = o.pointer_id OFFSET 0) c
       JOIN component_runs cr ON cr.id = c.run_id
       JOIN component_runs pr ON pr.id = o.run_id
       WHERE cr.id <> pr.id AND pr.started_at <= cr.started_at
