@@ -11,6 +11,8 @@ export default defineConfig({
       'workflows/*/src/**/*.test.ts',
       'examples/*/src/**/*.test.ts',
       'tests/**/*.test.ts',
+      // Tools that record replay fixtures from real runs, not tests: only when asked for.
+      ...(process.env.MLTRACE_RECORD_HISTORIES === '1' ? ['packages/*/src/**/*.recorder.ts'] : []),
     ],
     // MLTRACE_TEST_SERVICES=none runs the pure tests alone, without starting any server.
     globalSetup:

@@ -1,4 +1,10 @@
-import { type ComponentRunInput, NotFoundError, type RunStatus, temporalRunKey } from '@mltrace/core';
+import {
+  type ComponentRunInput,
+  InvalidInputError,
+  NotFoundError,
+  type RunStatus,
+  temporalRunKey,
+} from '@mltrace/core';
 import type { LineageStore } from '@mltrace/store';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload, type PayloadConverter } from '@temporalio/common';
@@ -333,7 +339,9 @@ export async function backfill(options: BackfillOptions): Promise<BackfillResult
     }
   }
   if (!options.workflowId && options.query === undefined) {
-    throw new TypeError('backfill needs a workflowId or a query');
+    throw new InvalidInputError('backfill needs a workflow id or a visibility query', {
+      hint: 'pass --workflow-id ID, or --query \'WorkflowType = "..."\'',
+    });
   }
 
   while (queue.length > 0 && result.workflows < maxWorkflows) {

@@ -1,6 +1,8 @@
 /**
- * Records the event histories that replay.test.ts replays. Skipped unless
- * MLTRACE_RECORD_HISTORIES=1: run it once after changing the test workflows, and commit the
+ * Records the event histories that replay.test.ts replays. Not a test: vitest includes
+ * `*.recorder.ts` files only when MLTRACE_RECORD_HISTORIES=1. Run it once after changing the
+ * test workflows (`MLTRACE_RECORD_HISTORIES=1 npx vitest run packages/temporal/src/record-histories.recorder.ts`),
+ * and commit the
  * files under src/test-histories/ (named `<case>.<plugin config>.json`, config being `sa`
  * (search attributes on), `default` or `none` (no plugin); each is the JSON history of
  * `temporal workflow show -o json` with the `workflowId` added; then `npx biome check --write` formats them).
@@ -22,7 +24,7 @@ import { bundle, connectTemporal, unique } from './test-support.js';
 const run = promisify(execFile);
 const dir = fileURLToPath(new URL('./test-histories/', import.meta.url));
 
-describe.skipIf(!process.env.MLTRACE_RECORD_HISTORIES)('recording the replay histories', () => {
+describe('recording the replay histories', () => {
   it('runs each test workflow and saves its histories', { timeout: 300_000 }, async () => {
     await mkdir(dir, { recursive: true });
     const store = await openPgliteStore({ dataDir: 'memory://' });

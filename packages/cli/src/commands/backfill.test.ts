@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { temporalAddress } from '@mltrace/test-helpers';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeTemplate, type Workspace, workspace } from '../test-cli.js';
 import type { PipelineActivities } from '../test-workflows.js';
 
@@ -25,7 +25,7 @@ interface BackfillJson {
   namespace: string;
 }
 
-describe.skipIf(inject('temporalAddress') === undefined)('mltrace backfill', { timeout: 180_000 }, () => {
+describe('mltrace backfill', { timeout: 180_000 }, () => {
   let ws: Workspace;
   let workflowId: string;
   let bucket: string;

@@ -5,7 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MlflowClient } from '@mltrace/mlflow';
 import { mlflowTrackingUri } from '@mltrace/test-helpers';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../cli.js';
 import { BIN, type CliResult, removeTemplate, type Workspace, workspace } from '../test-cli.js';
 
@@ -145,7 +145,7 @@ describe('mltrace serve', { timeout: 180_000 }, () => {
     );
   });
 
-  describe.skipIf(inject('mlflowTrackingUri') === undefined)('with MLFLOW_TRACKING_URI', () => {
+  describe('with MLFLOW_TRACKING_URI', () => {
     it('syncs the model a signed MLflow webhook delivery names', async () => {
       const client = new MlflowClient({ trackingUri: mlflowTrackingUri() });
       const model = `cli-serve-${randomBytes(4).toString('hex')}`;
