@@ -219,7 +219,8 @@ export async function syncDvc(options: SyncDvcOptions): Promise<DvcSyncSummary> 
     } satisfies DvcSyncCursor);
   }
 
-  for (const error of errors) logger.warn(error.message, { commit: error.commit, file: error.file });
+  // Returned in the summary for the caller to show; logged at debug only, so nothing prints twice.
+  for (const error of errors) logger.debug(error.message, { commit: error.commit, file: error.file });
   const summary: DvcSyncSummary = {
     repo: repo.root,
     rev,

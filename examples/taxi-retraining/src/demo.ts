@@ -18,7 +18,6 @@ import {
   formatExplanation,
   formatMetric,
   formatPromotions,
-  listPromotions,
   type RetrainingResult,
   startRetraining,
 } from '@mltrace/retraining';
@@ -255,7 +254,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     for (const line of formatExplanation(explanation).trimEnd().split('\n')) out(`  ${line}`);
     out('');
     out(`Promotion decisions of ${model}:`);
-    const decisions = await listPromotions({ store: lineage, model, limit: 10 });
+    const decisions = await lineage.promotions({ model, limit: 10 });
     for (const line of formatPromotions(decisions).trimEnd().split('\n')) out(`  ${line}`);
 
     // The CLI finds the same embedded store by MLTRACE_HOME (or MLTRACE_DATABASE_URL).

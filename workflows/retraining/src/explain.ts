@@ -277,24 +277,6 @@ export function formatExplanation(explanation: AliasExplanation): string {
   return `${out.join('\n')}\n`;
 }
 
-/** Options of {@link listPromotions}. */
-export interface ListPromotionsOptions {
-  store: LineageStore;
-  model?: string;
-  alias?: string;
-  /** @default 20 */
-  limit?: number;
-}
-
-/** Recorded promotion decisions, newest first (what `mltrace promotions [MODEL]` lists). */
-export function listPromotions(options: ListPromotionsOptions): Promise<PromotionDecision[]> {
-  return options.store.promotions({
-    ...(options.model ? { model: options.model } : {}),
-    ...(options.alias ? { alias: options.alias } : {}),
-    limit: options.limit ?? 20,
-  });
-}
-
 /** The text form of a list of decisions: one block per decision, with its reasons. */
 export function formatPromotions(decisions: PromotionDecision[]): string {
   if (decisions.length === 0) return 'No promotion decisions recorded.\n';

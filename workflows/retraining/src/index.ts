@@ -68,8 +68,6 @@ export {
   explainAlias,
   formatExplanation,
   formatPromotions,
-  type ListPromotionsOptions,
-  listPromotions,
   parseAliasUri,
   type TrainingDataVersion,
 } from './explain.js';
