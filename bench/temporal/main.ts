@@ -50,7 +50,7 @@ const { values: flags } = parseArgs({
 });
 if (flags.help) {
   console.log(`npm run bench -- temporal [flags]
-  --rounds N        measured rounds per configuration, after one warm-up round (default 5)
+  --rounds N        measured rounds, after one warm-up chunk per configuration (default 5)
   --activities N    activities per round (default 2000)
   --per-workflow N  activities per workflow (default 100)
   --chunk-workflows N  workflows run concurrently in one chunk (default 5); a round runs
