@@ -159,14 +159,27 @@ export function describeStoreBehaviour(driver: string, open: () => Promise<Linea
       expect(graph.runs.map((r) => r.id)).toEqual([v1.id]);
     });
 
-    it('links a consumer of a version to its producer even when the producer is logged later', async () => {
+    it('links a consumer to its producer even when the producer is logged later', async () => {
       const uri = fresh('imported/data.csv');
       const consumer = await store.logRun(step('train', 10, [{ uri, version: 'md5-1' }], []));
       const unversioned = await store.logRun(step('train', 10, [uri], []));
-      const producer = await store.logRun(step('dvc add data.csv', 0, [], [{ uri, version: 'md5-1' }]));
-      await store.logRun(step('dvc add data.csv', 1, [], [{ uri, version: 'md5-1' }]));
+      const otherVersion = await store.logRun(step('train', 10, [{ uri, version: 'md5-2' }], []));
+      const early = await store.logRun(step('train', 0, [uri], []));
+      const producer = await store.logRun(step('dvc add data.csv', 5, [], [{ uri, version: 'md5-1' }]));
+      await store.logRun(step('dvc add data.csv', 6, [], [{ uri, version: 'md5-1' }]));
       expect((await store.run(consumer.id)).dependsOn).toEqual([producer.id]);
-      expect((await store.run(unversioned.id)).dependsOn).toEqual([]);
+      expect((await store.run(unversioned.id)).dependsOn).toEqual([producer.id]);
+      expect((await store.run(otherVersion.id)).dependsOn).toEqual([]); // another version's content
+      expect((await store.run(early.id)).dependsOn).toEqual([]); // started before the producer
+    });
+
+    it('links an activity logged by one worker to its producer logged later by another', async () => {
+      const features = fresh('features.parquet');
+      const train = await store.logRun(step('train', 10, [features], [fresh('model.pkl')]));
+      const featuregen = await store.logRun(step('featuregen', 5, [], [features]));
+      expect((await store.run(train.id)).dependsOn).toEqual([featuregen.id]);
+      const graph = await store.trace({ uri: (await store.run(train.id)).outputs[0]!.uri });
+      expect(graph.runs.map((r) => r.component)).toEqual(['train', 'featuregen']);
     });
 
     it('never rewires a run when its upstream re-runs later (frozen edges)', async () => {

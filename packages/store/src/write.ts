@@ -284,9 +284,11 @@ export async function writeRuns(
     );
   const outputLinks = links('outputs');
   if (outputLinks.length > 0) {
-    // A versioned output names content exactly, so a consumer of that version logged before its
-    // producer (a bridge syncing repos out of order) is linked now, if it has no producer for it
-    // yet. Adding a missing edge is not rewiring: existing edges stay frozen.
+    // A consumer logged before its producer (two workers, a spool replayed late, bridges synced
+    // out of order) is linked when the producer arrives, if it has no producer for that URI yet:
+    // the inference rules run backwards (same version, or either version unknown), and only a
+    // producer that started no later than the consumer. Adding a missing edge is not rewiring:
+    // edges already made stay frozen. (The first such producer to arrive wins.)
     await tx.rows(sql`
       WITH new_outputs AS (
         INSERT INTO run_outputs (run_id, pointer_id)
@@ -297,14 +299,19 @@ export async function writeRuns(
       INSERT INTO run_dependencies (run_id, depends_on_run_id)
       SELECT DISTINCT ON (c.run_id, c.pointer_id) c.run_id, pr.id
       FROM new_outputs o
-      JOIN io_pointers p ON p.id = o.pointer_id AND p.version <> ''
-      CROSS JOIN LATERAL (SELECT * FROM run_inputs c WHERE c.pointer_id = o.pointer_id OFFSET 0) c
+      JOIN io_pointers p ON p.id = o.pointer_id
+      CROSS JOIN LATERAL (
+        SELECT q.id FROM io_pointers q
+        WHERE q.uri = p.uri AND (q.version = p.version OR q.version = '' OR p.version = '') OFFSET 0) q
+      CROSS JOIN LATERAL (SELECT * FROM run_inputs c WHERE c.pointer_id = q.id OFFSET 0) c
       JOIN component_runs cr ON cr.id = c.run_id
       JOIN component_runs pr ON pr.id = o.run_id
       WHERE cr.id <> pr.id AND pr.started_at <= cr.started_at
         AND NOT EXISTS (
-          SELECT 1 FROM run_dependencies d JOIN run_outputs o2 ON o2.run_id = d.depends_on_run_id
-          WHERE d.run_id = c.run_id AND o2.pointer_id = c.pointer_id)
+          SELECT 1 FROM run_dependencies d
+          JOIN run_outputs o2 ON o2.run_id = d.depends_on_run_id
+          JOIN io_pointers p2 ON p2.id = o2.pointer_id
+          WHERE d.run_id = c.run_id AND p2.uri = p.uri)
       ORDER BY c.run_id, c.pointer_id, pr.started_at DESC, pr.id DESC
       ON CONFLICT DO NOTHING`);
   }
