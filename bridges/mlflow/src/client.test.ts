@@ -1,5 +1,5 @@
 import { ConfigError } from '@mltrace/core';
-import { mlflowTrackingUri } from '@mltrace/test-helpers';
+import { type MlflowServer, mlflowTrackingUri, startMlflowServer } from '@mltrace/test-helpers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MlflowClient } from './client.js';
 import { MlflowError } from './errors.js';
@@ -160,68 +160,6 @@ describe('MlflowClient against a real MLflow server', () => {
     expect(error.message).toContain(uri);
   });
 
-  it('answers a 401 (plain text, as the basic-auth app does) with an MlflowError that says to check MLFLOW_TRACKING_TOKEN, without the token', async () => {
-    // The basic-auth app cannot run here (the venv lacks Flask-WTF, from mlflow[auth]): the proxy
-    // answers like it does, 401 text/plain with WWW-Authenticate, unless the right token is sent.
-    proxy.setRule((req) =>
-      req.headers.authorization === 'Bearer right-token'
-        ? { kind: 'forward' }
-        : {
-            kind: 'answer',
-            status: 401,
-            body: 'You are not authenticated. Please see https://www.mlflow.org/docs/latest/auth/index.html',
-            headers: { 'www-authenticate': 'Basic realm="mlflow"' },
-          },
-    );
-    const wrong = new MlflowClient({
-      env: { MLFLOW_TRACKING_URI: proxy.url, MLFLOW_TRACKING_TOKEN: 'wrong-token-123' },
-    });
-    const error = await caught(wrong.listRegisteredModels());
-    expect(error).toMatchObject({ status: 401, errorCode: 'HTTP_401', code: 'config', attempts: 1 });
-    expect(error.message).toContain('check MLFLOW_TRACKING_TOKEN');
-    expect(error.message).toContain('You are not authenticated');
-    expect(JSON.stringify({ ...error, message: error.message, stack: error.stack })).not.toContain(
-      'wrong-token-123',
-    );
-
-    const right = new MlflowClient({
-      env: { MLFLOW_TRACKING_URI: proxy.url, MLFLOW_TRACKING_TOKEN: 'right-token' },
-    });
-    await expect(right.listRegisteredModels({ maxResults: 1 })).resolves.toBeInstanceOf(Array);
-    proxy.setRule(() => ({ kind: 'forward' }));
-  });
-
-  it('sends basic auth from credentials in the tracking URI or the env, and keeps the password out of trackingUri and errors', async () => {
-    const headers: Array<string | undefined> = [];
-    proxy.setRule((req) => {
-      headers.push(req.headers.authorization);
-      return { kind: 'answer', status: 403, body: 'Permission denied' };
-    });
-    const port = new URL(proxy.url).port;
-    const inUri = new MlflowClient({
-      env: { MLFLOW_TRACKING_URI: `http://alice:s3cr3t-pw@127.0.0.1:${port}/` },
-    });
-    expect(inUri.trackingUri).toBe(`http://127.0.0.1:${port}`);
-    const error = await caught(inUri.getRegisteredModel('x'));
-    expect(error).toMatchObject({ status: 403, code: 'config' });
-    expect(error.message).toContain('lack permission');
-    expect(`${error.message} ${error.stack}`).not.toContain('s3cr3t-pw');
-    const fromEnv = new MlflowClient({
-      env: {
-        MLFLOW_TRACKING_URI: proxy.url,
-        MLFLOW_TRACKING_USERNAME: 'bob',
-        MLFLOW_TRACKING_PASSWORD: 'pw2',
-        MLFLOW_TRACKING_TOKEN: 'ignored-when-basic',
-      },
-    });
-    await caught(fromEnv.getRegisteredModel('x'));
-    expect(headers).toEqual([
-      `Basic ${Buffer.from('alice:s3cr3t-pw').toString('base64')}`,
-      `Basic ${Buffer.from('bob:pw2').toString('base64')}`,
-    ]);
-    proxy.setRule(() => ({ kind: 'forward' }));
-  });
-
   it('retries a read after a dropped connection and counts every attempt', async () => {
     // Fault injection: a real server does not drop connections on demand.
     let drops = 1;
@@ -315,5 +253,81 @@ describe('MlflowClient against a real MLflow server', () => {
 
   it('reads the server version', async () => {
     expect(await client.serverVersion()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+});
+
+describe("MlflowClient against MLflow's real basic-auth app", () => {
+  const admin = { username: 'admin', password: 'Adm1n-for-tests-only' };
+  let auth: MlflowServer;
+  let port: string;
+  beforeAll(async () => {
+    auth = await startMlflowServer({
+      basicAuth: { adminUsername: admin.username, adminPassword: admin.password },
+    });
+    port = new URL(auth.trackingUri).port;
+    const asAdmin = new MlflowClient({
+      env: {
+        MLFLOW_TRACKING_URI: auth.trackingUri,
+        MLFLOW_TRACKING_USERNAME: admin.username,
+        MLFLOW_TRACKING_PASSWORD: admin.password,
+      },
+    });
+    await asAdmin.createRegisteredModel({ name: 'guarded' });
+    // A user of the auth app's own REST API, with the default permission (READ).
+    const created = await fetch(`${auth.trackingUri}/api/2.0/mlflow/users/create`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Basic ${Buffer.from(`${admin.username}:${admin.password}`).toString('base64')}`,
+      },
+      body: JSON.stringify({ username: 'alice', password: 'alice-pw-123456' }),
+    });
+    expect(created.status).toBe(200);
+  });
+  afterAll(async () => {
+    await auth?.stop();
+  });
+
+  it('answers a 401 with an MlflowError that says to check MLFLOW_TRACKING_TOKEN, without the token', async () => {
+    const wrong = new MlflowClient({
+      env: { MLFLOW_TRACKING_URI: auth.trackingUri, MLFLOW_TRACKING_TOKEN: 'wrong-token-123' },
+    });
+    const error = await caught(wrong.listRegisteredModels());
+    expect(error).toMatchObject({ status: 401, errorCode: 'HTTP_401', code: 'config', attempts: 1 });
+    expect(error.message).toContain('check MLFLOW_TRACKING_TOKEN');
+    expect(JSON.stringify({ ...error, message: error.message, stack: error.stack })).not.toContain(
+      'wrong-token-123',
+    );
+  });
+
+  it('sends basic auth from credentials in the tracking URI or the env, and keeps the password out of trackingUri and errors', async () => {
+    const inUri = new MlflowClient({
+      env: { MLFLOW_TRACKING_URI: `http://alice:alice-pw-123456@127.0.0.1:${port}/` },
+    });
+    expect(inUri.trackingUri).toBe(`http://127.0.0.1:${port}`);
+    // READ lets alice see the model; it does not let her move an alias.
+    expect((await inUri.getRegisteredModel('guarded')).name).toBe('guarded');
+    const error = await caught(inUri.deleteRegisteredModel('guarded'));
+    expect(error).toMatchObject({ status: 403, code: 'config' });
+    expect(error.message).toContain('lack permission');
+    expect(`${error.message} ${error.stack}`).not.toContain('alice-pw-123456');
+
+    const fromEnv = new MlflowClient({
+      env: {
+        MLFLOW_TRACKING_URI: auth.trackingUri,
+        MLFLOW_TRACKING_USERNAME: 'alice',
+        MLFLOW_TRACKING_PASSWORD: 'alice-pw-123456',
+        MLFLOW_TRACKING_TOKEN: 'ignored-when-basic',
+      },
+    });
+    expect((await fromEnv.getRegisteredModel('guarded')).name).toBe('guarded');
+    const badPassword = new MlflowClient({
+      env: {
+        MLFLOW_TRACKING_URI: auth.trackingUri,
+        MLFLOW_TRACKING_USERNAME: 'alice',
+        MLFLOW_TRACKING_PASSWORD: 'nope',
+      },
+    });
+    expect(await caught(badPassword.getRegisteredModel('guarded'))).toMatchObject({ status: 401 });
   });
 });

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort, makeTempDir, removeDir, ServiceStartError, startManagedProcess } from './process.js';
 import { toolPath } from './tools.js';
@@ -16,6 +17,12 @@ export interface StartMlflowOptions {
   jobs?: boolean;
   /** Extra arguments appended to `mlflow server`. @default [] */
   extraArgs?: readonly string[];
+  /**
+   * Run MLflow's real basic-auth app (`--app-name basic-auth`) with this admin; every other
+   * user gets READ by default. Always starts a server of its own (never the external one).
+   * @default off
+   */
+  basicAuth?: { adminUsername: string; adminPassword: string };
   /** Environment: `MLFLOW_TRACKING_URI` selects an external server, `MLTRACE_TOOLS_DIR` the tools. @default process.env */
   env?: NodeJS.ProcessEnv;
 }
@@ -56,7 +63,7 @@ export async function startMlflowServer(options: StartMlflowOptions = {}): Promi
   const env = options.env ?? process.env;
   const timeoutMs = options.timeoutMs ?? 120_000;
 
-  const external = env.MLFLOW_TRACKING_URI;
+  const external = options.basicAuth ? undefined : env.MLFLOW_TRACKING_URI;
   if (external) {
     const trackingUri = external.replace(/\/+$/, '');
     try {
@@ -76,6 +83,21 @@ export async function startMlflowServer(options: StartMlflowOptions = {}): Promi
   const port = await freePort();
   const dir = await makeTempDir('mlflow');
   const trackingUri = `http://127.0.0.1:${port}`;
+  const auth = options.basicAuth;
+  if (auth) {
+    await writeFile(
+      join(dir, 'basic_auth.ini'),
+      [
+        '[mlflow]',
+        'default_permission = READ',
+        `database_uri = sqlite:///${join(dir, 'basic_auth.db')}`,
+        `admin_username = ${auth.adminUsername}`,
+        `admin_password = ${auth.adminPassword}`,
+        'authorization_function = mlflow.server.auth:authenticate_request_basic_auth',
+        '',
+      ].join('\n'),
+    );
+  }
   const proc = await startManagedProcess({
     name: SERVICE,
     command: mlflow,
@@ -91,6 +113,7 @@ export async function startMlflowServer(options: StartMlflowOptions = {}): Promi
       String(port),
       '--workers',
       '1',
+      ...(auth ? ['--app-name', 'basic-auth'] : []),
       ...(options.extraArgs ?? []),
     ],
     env: {
@@ -105,6 +128,13 @@ export async function startMlflowServer(options: StartMlflowOptions = {}): Promi
       // Test receivers listen on 127.0.0.1, which the webhook SSRF guard refuses by default.
       MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS: 'true',
       MLFLOW_WEBHOOK_CACHE_TTL: '1',
+      ...(auth
+        ? {
+            MLFLOW_AUTH_CONFIG_PATH: join(dir, 'basic_auth.ini'),
+            // The auth app's CSRF protection needs a fixed key.
+            MLFLOW_FLASK_SERVER_SECRET_KEY: randomBytes(16).toString('hex'),
+          }
+        : {}),
     },
     dir,
     removeDirOnExit: true,
