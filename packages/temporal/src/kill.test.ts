@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LineageStore } from '@mltrace/store';
 import { openPostgresStore } from '@mltrace/store/postgres';
-import { temporalAddress, testDatabaseUrl } from '@mltrace/test-helpers';
+import { eventually, temporalAddress, testDatabaseUrl } from '@mltrace/test-helpers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backfill } from './backfill.js';
 import { createMltracePlugin } from './plugin.js';
-import { bundle, connectTemporal, eventually, runByKey, runsOfWorkflow, unique } from './test-support.js';
+import { bundle, connectTemporal, runByKey, runsOfWorkflow, unique } from './test-support.js';
 
 const script = fileURLToPath(new URL('./test-worker-process.mjs', import.meta.url));
 const built = fileURLToPath(new URL('../dist/index.js', import.meta.url));

@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LineageStore } from '@mltrace/store';
 import { openPostgresStore } from '@mltrace/store/postgres';
-import { testDatabaseUrl } from '@mltrace/test-helpers';
+import { eventually, testDatabaseUrl } from '@mltrace/test-helpers';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMltracePlugin, type MltracePlugin } from './plugin.js';
 import * as activities from './test-activities.js';
-import { bundle, connectTemporal, eventually, runsOfWorkflow, TcpProxy, unique } from './test-support.js';
+import { bundle, connectTemporal, runsOfWorkflow, TcpProxy, unique } from './test-support.js';
 
 // The store is a real PostgreSQL reached through a TCP proxy: cutting the proxy is, to the
 // store, the server going away (connections reset, new ones refused); restoring it brings the

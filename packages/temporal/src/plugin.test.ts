@@ -7,14 +7,14 @@ import type { Logger } from '@mltrace/core';
 import type { LineageStore } from '@mltrace/store';
 import { openPgliteStore } from '@mltrace/store/pglite';
 import { openPostgresStore } from '@mltrace/store/postgres';
-import { repoRoot, temporalAddress, testDatabaseUrl, toolPath } from '@mltrace/test-helpers';
+import { eventually, repoRoot, temporalAddress, testDatabaseUrl, toolPath } from '@mltrace/test-helpers';
 import type { WorkflowHandle } from '@temporalio/client';
 import { type Worker as TemporalWorker, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backfill } from './backfill.js';
 import { createMltracePlugin, type MltracePlugin } from './plugin.js';
 import * as activities from './test-activities.js';
-import { bundle, connectTemporal, eventually, runByKey, runsOfWorkflow, unique } from './test-support.js';
+import { bundle, connectTemporal, runByKey, runsOfWorkflow, unique } from './test-support.js';
 import { LINEAGE_HEADER } from './workflow/header.js';
 import {
   lineageQuery,

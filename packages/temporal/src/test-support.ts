@@ -101,28 +101,6 @@ export async function runByKey(store: LineageStore, key: string): Promise<Compon
   }
 }
 
-/** Polls `fn` until it returns a truthy value (the tests never assert on timings). */
-export async function eventually<T>(
-  fn: () => Promise<T> | T,
-  what: string,
-  timeoutMs = 60_000,
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await fn();
-      if (value) return value as NonNullable<T>;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 /**
  * A TCP proxy in front of a real server: `cut()` closes every connection and refuses new ones
  * (to the client, the server is down); `restore()` accepts again on the same port. This is how

@@ -57,6 +57,7 @@ export { CHROMIUM_ARGS, type LaunchBrowserOptions, launchBrowser } from './brows
 // Also brings the `ProvidedContext` keys (`inject('temporalAddress')`...) into the importer's types.
 export type { ServiceName } from './context.js';
 export { type CreateDvcWorkspaceOptions, createDvcWorkspace, type DvcWorkspace } from './dvc.js';
+export { eventually } from './eventually.js';
 export { type MlflowServer, type StartMlflowOptions, startMlflowServer } from './mlflow.js';
 export {
   type CreateTestDatabaseOptions,

@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { eventually } from '@mltrace/test-helpers';
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -10,7 +11,7 @@ import {
 } from './client.js';
 import { explainAlias, formatExplanation } from './explain.js';
 import { recordHistory } from './test-record.js';
-import { eventually, type Harness, startHarness, unique } from './test-support.js';
+import { type Harness, startHarness, unique } from './test-support.js';
 import type { RetrainingInput } from './types.js';
 
 let h: Harness;

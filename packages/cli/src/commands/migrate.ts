@@ -1,10 +1,10 @@
 import { readdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { redactUrl } from '@mltrace/store/postgres';
 import { examples, type Register } from '../command.js';
 import type { CommandContext } from '../context.js';
 import { plural } from '../render/format.js';
-import { redactUrl } from './mltrace-import.js';
 
 /** What `mltrace migrate --json` prints. */
 export interface MigrateResult {

@@ -8,6 +8,7 @@ import {
   UnavailableError,
 } from '@mltrace/core';
 import type { LineageStore } from '@mltrace/store';
+import { redactUrl } from '@mltrace/store/postgres';
 import postgres from 'postgres';
 import type { CommandContext } from '../context.js';
 import { plural } from '../render/format.js';
@@ -39,17 +40,6 @@ export interface MltraceImportSummary {
   updated: number;
   flagged: number;
   skipped: Array<{ runId: number; error: string }>;
-}
-
-/** The URL without its password, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '<unparseable URL>';
-  }
 }
 
 /** Checks an mltrace URL (SQLAlchemy's `postgresql+psycopg2://` accepted) and names its database. */
