@@ -53,7 +53,9 @@ export async function review(db: Database, options: { limit?: number } = {}): Pr
       SELECT start_id, flagged, run_id, 0 FROM starts
       UNION
       SELECT w.start_id, w.flagged, d.depends_on_run_id, w.depth + 1
-      FROM walk w JOIN run_dependencies d ON d.run_id = w.run_id
+      FROM walk w
+      -- one run's edges by index per step (see graph.ts)
+      CROSS JOIN LATERAL (SELECT d.depends_on_run_id FROM run_dependencies d WHERE d.run_id = w.run_id OFFSET 0) d
       WHERE w.depth < ${DEFAULT_MAX_DEPTH}
     )
     SELECT run_id,

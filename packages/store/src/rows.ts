@@ -1,41 +1,7 @@
 import type { ComponentRun, IOPointer, PointerType, RunSource, RunStatus } from '@mltrace/core';
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import type { RunSummary } from './api.js';
 import type { Database } from './database.js';
-
-/** The columns every run read selects; timestamps as epoch milliseconds so both drivers agree. */
-export const RUN_COLUMNS = sql.raw(`r.id, r.run_key, r.component, r.source, r.status,
-  (extract(epoch FROM r.started_at) * 1000)::float8 AS started_ms,
-  (extract(epoch FROM r.ended_at) * 1000)::float8 AS ended_ms,
-  r.attempt, r.git_commit, r.code_hash, r.error_message, r.error_type, r.notes, r.stale,
-  r.namespace, r.workflow_id, r.workflow_run_id, r.workflow_type, r.task_queue,
-  r.parent_workflow_id, r.root_workflow_id, r.metadata`);
-
-export interface RunRow {
-  id: unknown;
-  run_key: string;
-  component: string;
-  source: string;
-  status: string;
-  started_ms: unknown;
-  ended_ms: unknown;
-  attempt: unknown;
-  git_commit: string | null;
-  code_hash: string | null;
-  code_snapshot?: string | null;
-  error_message: string | null;
-  error_type: string | null;
-  notes: string;
-  stale: unknown;
-  namespace: string | null;
-  workflow_id: string | null;
-  workflow_run_id: string | null;
-  workflow_type: string | null;
-  task_queue: string | null;
-  parent_workflow_id: string | null;
-  root_workflow_id: string | null;
-  metadata: unknown;
-}
 
 export interface PointerRow {
   id: unknown;
@@ -93,90 +59,156 @@ function dropUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null && v !== undefined)) as T;
 }
 
-export function toRunSummary(
-  row: RunRow,
-  io: { inputs: IOPointer[]; outputs: IOPointer[]; dependsOn: number[] },
-): RunSummary {
-  return {
-    id: Number(row.id),
-    runKey: row.run_key,
-    component: row.component,
-    source: row.source as RunSource,
-    status: row.status as RunStatus,
-    startedAt: new Date(Number(row.started_ms)),
-    endedAt: row.ended_ms === null || row.ended_ms === undefined ? null : new Date(Number(row.ended_ms)),
-    attempt: row.attempt === null || row.attempt === undefined ? null : Number(row.attempt),
-    gitCommit: row.git_commit,
-    codeHash: row.code_hash,
-    error: row.error_message === null ? null : { message: row.error_message, type: row.error_type },
-    notes: row.notes,
-    stale: parseTextArray(row.stale),
-    workflow: dropUndefined({
-      namespace: row.namespace ?? undefined,
-      workflowId: row.workflow_id ?? undefined,
-      runId: row.workflow_run_id ?? undefined,
-      workflowType: row.workflow_type ?? undefined,
-      taskQueue: row.task_queue ?? undefined,
-      parentWorkflowId: row.parent_workflow_id ?? undefined,
-      rootWorkflowId: row.root_workflow_id ?? undefined,
-    }),
-    metadata: (parseJson(row.metadata) ?? {}) as Record<string, unknown>,
-    ...io,
-  };
+/**
+ * One SELECT returning a set of runs as a single JSON text value: the runs with their inputs,
+ * outputs, dependencies and the pointers these name. `ids` selects the run ids; `ctes` are
+ * common table expressions it may read (the statement is `WITH RECURSIVE`); `extra` adds fields.
+ * One value rather than rows of four queries: the drivers' per-row decoding and the round trips
+ * were most of a trace's time, on PGlite above all. Runs and links are arrays, not objects, to
+ * keep the document small; `readRunsDocument` names them.
+ */
+export function runsDocument(
+  ids: SQL,
+  options: { withCode?: boolean; ctes?: SQL; extra?: SQL } = {},
+): SQL {
+  // An array built once and compared with `= ANY`: one index scan per table, whatever the
+  // planner guesses of the set's size. (The cast keeps `ANY((SELECT ...))` an expression.)
+  const inIds = sql`ANY((SELECT ids FROM run_set)::bigint[])`;
+  const code = options.withCode ? sql`, r.code_snapshot` : sql``;
+  const ctes = options.ctes ? sql`${options.ctes},` : sql``;
+  const extra = options.extra ? sql`, ${options.extra}` : sql``;
+  return sql`WITH RECURSIVE ${ctes} run_set AS MATERIALIZED (SELECT ARRAY(${ids}) AS ids)
+  SELECT json_build_object(
+    'runs', (SELECT json_agg(json_build_array(r.id, r.run_key, r.component, r.source, r.status,
+        (extract(epoch FROM r.started_at) * 1000)::float8, (extract(epoch FROM r.ended_at) * 1000)::float8,
+        r.attempt, r.git_commit, r.code_hash, r.error_message, r.error_type, r.notes, r.stale,
+        r.namespace, r.workflow_id, r.workflow_run_id, r.workflow_type, r.task_queue,
+        r.parent_workflow_id, r.root_workflow_id, r.metadata${code}))
+      FROM component_runs r WHERE r.id = ${inIds}),
+    'inputs', (SELECT json_agg(json_build_array(l.run_id, l.pointer_id)) FROM run_inputs l WHERE l.run_id = ${inIds}),
+    'outputs', (SELECT json_agg(json_build_array(l.run_id, l.pointer_id)) FROM run_outputs l WHERE l.run_id = ${inIds}),
+    'dependencies', (SELECT json_agg(json_build_array(d.run_id, d.depends_on_run_id))
+      FROM run_dependencies d WHERE d.run_id = ${inIds}),
+    'pointers', (SELECT json_agg(json_build_array(p.id, p.uri, p.version, p.type, p.flag)) FROM io_pointers p
+      WHERE p.id = ANY(ARRAY(SELECT pointer_id FROM run_inputs WHERE run_id = ${inIds}
+                             UNION SELECT pointer_id FROM run_outputs WHERE run_id = ${inIds})))${extra}
+  )::text AS document`;
 }
 
-/**
- * Loads runs with their inputs, outputs and dependencies: four queries whatever the number of
- * runs, ids passed as one JSON parameter. Returned in the order of `ids`.
- */
+type RunTuple = [
+  id: number,
+  runKey: string,
+  component: string,
+  source: RunSource,
+  status: RunStatus,
+  startedMs: number,
+  endedMs: number | null,
+  attempt: number | null,
+  gitCommit: string | null,
+  codeHash: string | null,
+  errorMessage: string | null,
+  errorType: string | null,
+  notes: string,
+  stale: string[],
+  namespace: string | null,
+  workflowId: string | null,
+  workflowRunId: string | null,
+  workflowType: string | null,
+  taskQueue: string | null,
+  parentWorkflowId: string | null,
+  rootWorkflowId: string | null,
+  metadata: Record<string, unknown>,
+  codeSnapshot?: string | null,
+];
+
+/** The fields of {@link runsDocument}, as JSON gives them (absent when the set is empty). */
+export interface RunsDocument {
+  runs: RunTuple[] | null;
+  inputs: Array<[number, number]> | null;
+  outputs: Array<[number, number]> | null;
+  dependencies: Array<[number, number]> | null;
+  pointers: Array<[number, string, string, PointerType, boolean]> | null;
+}
+
+export type LoadedRun = RunSummary & { codeSnapshot?: string | null };
+
+const byUriVersion = (a: IOPointer, b: IOPointer) =>
+  a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : a.version < b.version ? -1 : a.version > b.version ? 1 : 0;
+
+/** Runs by id from a {@link runsDocument}, inputs and outputs sorted by uri and version. */
+export function readRunsDocument(document: RunsDocument): {
+  runs: Map<number, LoadedRun>;
+  pointers: Map<number, IOPointer>;
+} {
+  const pointers = new Map<number, IOPointer>();
+  for (const [id, uri, version, type, flag] of document.pointers ?? [])
+    pointers.set(id, { id, uri, version, type, flag });
+  const runs = new Map<number, LoadedRun>();
+  for (const t of document.runs ?? []) {
+    const run: LoadedRun = {
+      id: t[0],
+      runKey: t[1],
+      component: t[2],
+      source: t[3],
+      status: t[4],
+      startedAt: new Date(t[5]),
+      endedAt: t[6] === null ? null : new Date(t[6]),
+      attempt: t[7],
+      gitCommit: t[8],
+      codeHash: t[9],
+      error: t[10] === null ? null : { message: t[10], type: t[11] },
+      notes: t[12],
+      stale: t[13],
+      workflow: dropUndefined({
+        namespace: t[14] ?? undefined,
+        workflowId: t[15] ?? undefined,
+        runId: t[16] ?? undefined,
+        workflowType: t[17] ?? undefined,
+        taskQueue: t[18] ?? undefined,
+        parentWorkflowId: t[19] ?? undefined,
+        rootWorkflowId: t[20] ?? undefined,
+      }),
+      metadata: t[21] ?? {},
+      inputs: [],
+      outputs: [],
+      dependsOn: [],
+    };
+    if (t.length > 22) run.codeSnapshot = t[22] ?? null;
+    runs.set(run.id, run);
+  }
+  for (const [side, links] of [
+    ['inputs', document.inputs],
+    ['outputs', document.outputs],
+  ] as const) {
+    for (const [runId, pointerId] of links ?? []) {
+      const pointer = pointers.get(pointerId);
+      if (pointer) runs.get(runId)?.[side].push(pointer);
+    }
+  }
+  for (const [runId, dependsOn] of document.dependencies ?? []) runs.get(runId)?.dependsOn.push(dependsOn);
+  for (const run of runs.values()) {
+    run.inputs.sort(byUriVersion);
+    run.outputs.sort(byUriVersion);
+    run.dependsOn.sort((a, b) => a - b);
+  }
+  return { runs, pointers };
+}
+
+/** Loads runs with their inputs, outputs and dependencies in one statement, in the order of `ids`. */
 export async function loadRuns(
   db: Database,
   ids: number[],
   options: { withCode?: boolean } = {},
-): Promise<Array<RunSummary & { codeSnapshot?: string | null }>> {
+): Promise<LoadedRun[]> {
   if (ids.length === 0) return [];
-  const inIds = anyId(ids);
-  const code = options.withCode ? sql`, r.code_snapshot` : sql``;
-  const [runRows, inputRows, outputRows, depRows] = await Promise.all([
-    db.rows<RunRow>(sql`SELECT ${RUN_COLUMNS}${code} FROM component_runs r WHERE r.id = ${inIds}`),
-    db.rows<PointerRow & { run_id: unknown }>(sql`SELECT l.run_id, p.id, p.uri, p.version, p.type, p.flag
-      FROM run_inputs l CROSS JOIN LATERAL (SELECT * FROM io_pointers p WHERE p.id = l.pointer_id OFFSET 0) p
-      WHERE l.run_id = ${inIds}
-      ORDER BY p.uri, p.version`),
-    db.rows<PointerRow & { run_id: unknown }>(sql`SELECT l.run_id, p.id, p.uri, p.version, p.type, p.flag
-      FROM run_outputs l CROSS JOIN LATERAL (SELECT * FROM io_pointers p WHERE p.id = l.pointer_id OFFSET 0) p
-      WHERE l.run_id = ${inIds}
-      ORDER BY p.uri, p.version`),
-    db.rows<{ run_id: unknown; depends_on_run_id: unknown }>(sql`SELECT run_id, depends_on_run_id
-      FROM run_dependencies WHERE run_id = ${inIds} ORDER BY depends_on_run_id`),
-  ]);
-  const group = <T>(rows: Array<{ run_id: unknown }>, map: (row: never) => T) => {
-    const out = new Map<number, T[]>();
-    for (const row of rows) {
-      const key = Number(row.run_id);
-      const list = out.get(key) ?? [];
-      list.push(map(row as never));
-      out.set(key, list);
-    }
-    return out;
-  };
-  const inputs = group(inputRows, toPointer);
-  const outputs = group(outputRows, toPointer);
-  const deps = group(depRows, (r: { depends_on_run_id: unknown }) => Number(r.depends_on_run_id));
-  const byId = new Map(runRows.map((row) => [Number(row.id), row]));
-  return ids.flatMap((id) => {
-    const row = byId.get(id);
-    if (!row) return [];
-    const summary = toRunSummary(row, {
-      inputs: inputs.get(id) ?? [],
-      outputs: outputs.get(id) ?? [],
-      dependsOn: deps.get(id) ?? [],
-    });
-    return options.withCode ? [{ ...summary, codeSnapshot: row.code_snapshot ?? null }] : [summary];
-  });
+  const [row] = await db.rows<{ document: string }>(
+    runsDocument(sql`SELECT value::bigint FROM jsonb_array_elements_text(${jsonParam(ids)})`, options),
+  );
+  const { runs } = readRunsDocument(JSON.parse(row?.document ?? '{}'));
+  return ids.flatMap((id) => runs.get(id) ?? []);
 }
 
-/** A full run (with its code snapshot) from a summary row. */
-export function asComponentRun(run: RunSummary & { codeSnapshot?: string | null }): ComponentRun {
+/** A full run (with its code snapshot) from a loaded run. */
+export function asComponentRun(run: LoadedRun): ComponentRun {
   return { ...run, codeSnapshot: run.codeSnapshot ?? null };
 }
