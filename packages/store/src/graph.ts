@@ -76,7 +76,13 @@ async function graph(
     depths: Array<[number, number]> | null;
     truncated: boolean;
   };
-  const roots = (document.roots ?? []).map(([id, uri, version, type, flag]) => ({ id, uri, version, type, flag }));
+  const roots = (document.roots ?? []).map(([id, uri, version, type, flag]) => ({
+    id,
+    uri,
+    version,
+    type,
+    flag,
+  }));
   const depths = new Map(document.depths ?? []);
   const { runs, pointers } = readRunsDocument(document);
   const ordered = [...runs.values()]
@@ -86,7 +92,13 @@ async function graph(
   for (const run of ordered)
     for (const dep of run.dependsOn) if (depths.has(dep)) dependencies.push({ run: run.id, dependsOn: dep });
   return {
-    graph: { roots, runs: ordered, pointers: [...pointers.values()], dependencies, truncated: document.truncated },
+    graph: {
+      roots,
+      runs: ordered,
+      pointers: [...pointers.values()],
+      dependencies,
+      truncated: document.truncated,
+    },
     rootsFound: roots.length > 0,
   };
 }

@@ -1,5 +1,37 @@
-import { testDatabaseUrl } from '@mltrace/test-helpers';
+import { eventually, testDatabaseUrl } from '@mltrace/test-helpers';
+import postgres from 'postgres';
+import { describe, expect, it } from 'vitest';
 import { openPostgresStore } from './postgres/index.js';
 import { describeStoreBehaviour } from './store-behaviour.js';
 
 describeStoreBehaviour('PostgreSQL', async () => openPostgresStore({ url: await testDatabaseUrl() }));
+
+describe('LineageStore on PostgreSQL, two writers', () => {
+  it('links a pointer another writer committed while this batch waited on it', async () => {
+    const url = await testDatabaseUrl();
+    const store = await openPostgresStore({ url });
+    const other = postgres(url, { max: 2, onnotice: () => {} });
+    const uri = `s3://race-${Math.random().toString(36).slice(2, 8)}/features.parquet`;
+    try {
+      // The other writer inserts the pointer and holds its transaction open: our insert of the
+      // same pointer waits on it, and our statement's snapshot predates its commit.
+      const writer = await other.reserve();
+      await writer`BEGIN`;
+      const [row] =
+        await writer`INSERT INTO io_pointers (uri, version, type) VALUES (${uri}, '', 'data') RETURNING id`;
+      const logging = store.logRun({ component: 'race-consumer', startedAt: new Date(), inputs: [uri] });
+      await eventually(async () => {
+        const [waiting] = await other`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted`;
+        return Number(waiting?.n) > 0;
+      }, 'our insert to wait on the other writer');
+      await writer`COMMIT`;
+      writer.release();
+      const logged = await logging;
+      const run = await store.run(logged.id);
+      expect(run.inputs.map((p) => [p.uri, p.id])).toEqual([[uri, Number(row?.id)]]);
+    } finally {
+      await other.end();
+      await store.close();
+    }
+  });
+});

@@ -67,10 +67,7 @@ function dropUndefined<T extends object>(value: T): T {
  * were most of a trace's time, on PGlite above all. Runs and links are arrays, not objects, to
  * keep the document small; `readRunsDocument` names them.
  */
-export function runsDocument(
-  ids: SQL,
-  options: { withCode?: boolean; ctes?: SQL; extra?: SQL } = {},
-): SQL {
+export function runsDocument(ids: SQL, options: { withCode?: boolean; ctes?: SQL; extra?: SQL } = {}): SQL {
   // An array built once and compared with `= ANY`: one index scan per table, whatever the
   // planner guesses of the set's size. (The cast keeps `ANY((SELECT ...))` an expression.)
   const inIds = sql`ANY((SELECT ids FROM run_set)::bigint[])`;

@@ -10,7 +10,7 @@ import {
   RUN_STATUSES,
   randomRunKey,
 } from '@mltrace/core';
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import type { LogResult } from './api.js';
 import type { Database } from './database.js';
 import { jsonParam } from './rows.js';
@@ -49,8 +49,6 @@ interface PreparedRun {
   depends_on: string[];
   infer: boolean;
 }
-
-const DAY_MS = 86_400_000;
 
 function validDate(value: unknown, field: string, runKey: string): string {
   if (!(value instanceof Date) || Number.isNaN(value.getTime())) {
@@ -199,9 +197,10 @@ function mergeDuplicates(runs: PreparedRun[]): PreparedRun[] {
 }
 
 /**
- * Writes a batch of runs in the caller's transaction with a fixed number of statements, whatever
- * the batch size: components, runs, pointers, I/O links, inferred and explicit dependencies,
- * staleness.
+ * Writes a batch of runs in the caller's transaction in four statements, whatever the batch
+ * size: components and runs; pointers; outputs (linking consumers that arrived before their
+ * producer); inputs with inferred and explicit dependencies and staleness. Each statement takes
+ * its rows as one JSON parameter.
  */
 export async function writeRuns(
   tx: Database,
@@ -212,19 +211,22 @@ export async function writeRuns(
   const runs = mergeDuplicates(prepared);
   if (runs.length === 0) return { runs: [] };
 
-  await tx.rows(sql`INSERT INTO components (name)
-    SELECT DISTINCT value FROM jsonb_array_elements_text(${jsonParam(runs.map((r) => r.component))})
-    ON CONFLICT (name) DO NOTHING`);
-
-  // A terminal status is never overwritten by a late 'running' or 'pending' (retried or spooled writes).
-  const runRows = await tx.rows<{ id: unknown; run_key: string; created: unknown }>(sql`
+  // A terminal status is never overwritten by a late 'running' or 'pending' (retried or spooled
+  // writes). The components' foreign key is checked at the end of the statement, so the runs
+  // see the components inserted beside them.
+  const runRows = await tx.rows<{ id: unknown; run_key: string; created: unknown; started_ms: unknown }>(sql`
+    WITH new_components AS (
+      INSERT INTO components (name)
+      SELECT DISTINCT value FROM jsonb_array_elements_text(${jsonParam(runs.map((r) => r.component))})
+      ON CONFLICT (name) DO NOTHING
+    )
     INSERT INTO component_runs (run_key, component, source, status, started_at, ended_at, attempt,
       git_commit, code_hash, code_snapshot, error_message, error_type, notes, namespace, workflow_id,
       workflow_run_id, workflow_type, task_queue, parent_workflow_id, root_workflow_id, metadata)
     SELECT run_key, component, source, status, started_at, ended_at, attempt, git_commit, code_hash,
       code_snapshot, error_message, error_type, notes, namespace, workflow_id, workflow_run_id,
       workflow_type, task_queue, parent_workflow_id, root_workflow_id, coalesce(metadata, '{}')
-    FROM jsonb_to_recordset(${jsonParam(runs.map(({ inputs: _i, outputs: _o, depends_on: _d, ...row }) => row))})
+    FROM jsonb_to_recordset(${jsonParam(runs.map(({ inputs: _i, outputs: _o, depends_on: _d, infer: _f, ...row }) => row))})
       AS r(ord int, run_key text, component text, source text, status text, started_at timestamptz,
         ended_at timestamptz, attempt int, git_commit text, code_hash text, code_snapshot text,
         error_message text, error_type text, notes text, namespace text, workflow_id text,
@@ -255,31 +257,33 @@ export async function writeRuns(
       root_workflow_id = coalesce(excluded.root_workflow_id, component_runs.root_workflow_id),
       metadata = component_runs.metadata || excluded.metadata,
       logged_at = now()
-    RETURNING id, run_key, (xmax = 0) AS created`);
+    RETURNING id, run_key, (xmax = 0) AS created, (extract(epoch FROM started_at) * 1000)::float8 AS started_ms`);
   const idByKey = new Map(runRows.map((row) => [row.run_key, Number(row.id)]));
+  // As stored: a re-logged run keeps its earliest start.
+  const startedByKey = new Map(
+    runRows.map((row) => [row.run_key, new Date(Number(row.started_ms)).toISOString()]),
+  );
+  const created = new Map(runRows.map((row) => [row.run_key, row.created === true || row.created === 't']));
+  const result: LogResult = {
+    runs: prepared.map((run) => ({
+      id: idByKey.get(run.run_key) ?? 0,
+      runKey: run.run_key,
+      created: created.get(run.run_key) ?? false,
+    })),
+  };
 
-  const pointers = new Map<string, PreparedPointer>();
-  for (const run of runs)
-    for (const p of [...run.inputs, ...run.outputs]) pointers.set(`${p.uri}\0${p.version}`, p);
-  const pointerIds = new Map<string, number>();
-  if (pointers.size > 0) {
-    const list = jsonParam([...pointers.values()]);
-    await tx.rows(sql`INSERT INTO io_pointers (uri, version, type)
-      SELECT uri, version, type FROM jsonb_to_recordset(${list}) AS p(uri text, version text, type text)
-      ORDER BY uri, version
-      ON CONFLICT (uri, version) DO NOTHING`);
-    const rows = await tx.rows<{ id: unknown; uri: string; version: string }>(sql`
-      SELECT p.id, p.uri, p.version FROM jsonb_to_recordset(${list}) AS q(uri text, version text)
-      CROSS JOIN LATERAL (
-        SELECT id, uri, version FROM io_pointers p WHERE p.uri = q.uri AND p.version = q.version OFFSET 0) p`);
-    for (const row of rows) pointerIds.set(`${row.uri}\0${row.version}`, Number(row.id));
-  }
-
+  const pointerIds = await writePointers(tx, runs);
   const links = (side: 'inputs' | 'outputs') =>
     runs.flatMap((run) =>
       run[side].map((p) => ({
         run_id: idByKey.get(run.run_key),
         pointer_id: pointerIds.get(`${p.uri}\0${p.version}`),
+        // What the inference reads of each input comes from here, not from joins the planner
+        // can misjudge (a JSON list is always estimated at 100 rows).
+        uri: p.uri,
+        version: p.version,
+        started_at: startedByKey.get(run.run_key),
+        infer: run.infer,
       })),
     );
   const outputLinks = links('outputs');
@@ -290,87 +294,68 @@ export async function writeRuns(
     // producer that started no later than the consumer. Adding a missing edge is not rewiring:
     // edges already made stay frozen. (The first such producer to arrive wins.)
     await tx.rows(sql`
-      WITH new_outputs AS (
+      WITH output_links AS MATERIALIZED (
+        SELECT * FROM jsonb_to_recordset(${jsonParam(outputLinks)})
+          AS l(run_id bigint, pointer_id bigint, uri text, version text, started_at timestamptz)
+      ),
+      new_outputs AS (
         INSERT INTO run_outputs (run_id, pointer_id)
-        SELECT run_id, pointer_id FROM jsonb_to_recordset(${jsonParam(outputLinks)}) AS l(run_id bigint, pointer_id bigint)
+        SELECT run_id, pointer_id FROM output_links
         ON CONFLICT DO NOTHING
         RETURNING run_id, pointer_id
       )
       INSERT INTO run_dependencies (run_id, depends_on_run_id)
-      SELECT DISTINCT ON (c.run_id, c.pointer_id) c.run_id, pr.id
-      FROM new_outputs o
-      JOIN io_pointers p ON p.id = o.pointer_id
+      SELECT DISTINCT ON (c.run_id, c.pointer_id) c.run_id, o.run_id
+      FROM new_outputs n
+      JOIN output_links o ON o.run_id = n.run_id AND o.pointer_id = n.pointer_id
       CROSS JOIN LATERAL (
         SELECT q.id FROM io_pointers q
-        WHERE q.uri = p.uri AND (q.version = p.version OR q.version = '' OR p.version = '') OFFSET 0) q
+        WHERE q.uri = o.uri AND (q.version = o.version OR q.version = '' OR o.version = '') OFFSET 0) q
       CROSS JOIN LATERAL (SELECT * FROM run_inputs c WHERE c.pointer_id = q.id OFFSET 0) c
-      JOIN component_runs cr ON cr.id = c.run_id
-      JOIN component_runs pr ON pr.id = o.run_id
-      WHERE cr.id <> pr.id AND pr.started_at <= cr.started_at
+      CROSS JOIN LATERAL (SELECT started_at FROM component_runs cr WHERE cr.id = c.run_id OFFSET 0) cr
+      WHERE c.run_id <> o.run_id AND o.started_at <= cr.started_at
         AND NOT EXISTS (
           SELECT 1 FROM run_dependencies d
           JOIN run_outputs o2 ON o2.run_id = d.depends_on_run_id
           JOIN io_pointers p2 ON p2.id = o2.pointer_id
-          WHERE d.run_id = c.run_id AND p2.uri = p.uri)
-      ORDER BY c.run_id, c.pointer_id, pr.started_at DESC, pr.id DESC
+          WHERE d.run_id = c.run_id AND p2.uri = o.uri)
+      ORDER BY c.run_id, c.pointer_id, o.started_at DESC, o.run_id DESC
       ON CONFLICT DO NOTHING`);
   }
+
   const inputLinks = links('inputs');
-  const noInference = new Set(runs.filter((run) => !run.infer).map((run) => idByKey.get(run.run_key)));
-  // Only inputs new to a run get a dependency: edges once inferred are frozen.
-  const newInputs =
-    inputLinks.length === 0
-      ? []
-      : await tx.rows<{
-          run_id: unknown;
-          pointer_id: unknown;
-        }>(sql`INSERT INTO run_inputs (run_id, pointer_id)
-          SELECT run_id, pointer_id FROM jsonb_to_recordset(${jsonParam(inputLinks)}) AS l(run_id bigint, pointer_id bigint)
-          ON CONFLICT DO NOTHING RETURNING run_id, pointer_id`);
-
-  // What the inference reads of each new input comes from here, not from joins the planner can
-  // misjudge (a JSON list is always estimated at 100 rows).
-  const pointerById = new Map([...pointerIds].map(([key, id]) => [id, pointers.get(key)!]));
-  const startedById = new Map(runs.map((run) => [idByKey.get(run.run_key), run.started_at]));
-  const inferInputs = newInputs
-    .filter((n) => !noInference.has(Number(n.run_id)))
-    .map((n) => {
-      const pointer = pointerById.get(Number(n.pointer_id))!;
-      return {
-        run_id: Number(n.run_id),
-        pointer_id: Number(n.pointer_id),
-        uri: pointer.uri,
-        version: pointer.version,
-        started_at: startedById.get(Number(n.run_id)),
-      };
-    });
   const explicit = runs.flatMap((run) =>
-    run.depends_on.map((key) => ({ run_id: idByKey.get(run.run_key), key })),
-  );
-  const created = new Map(runRows.map((row) => [row.run_key, row.created === true || row.created === 't']));
-  const result: LogResult = {
-    runs: prepared.map((run) => ({
-      id: idByKey.get(run.run_key) ?? 0,
-      runKey: run.run_key,
-      created: created.get(run.run_key) ?? false,
+    run.depends_on.map((key) => ({
+      run_id: idByKey.get(run.run_key),
+      key,
+      started_at: startedByKey.get(run.run_key),
     })),
-  };
-  if (newInputs.length === 0 && explicit.length === 0) return result;
+  );
+  if (inputLinks.length === 0 && explicit.length === 0) return result;
+  const missing = explicit.filter((e) => !idByKey.has(e.key));
+  if (missing.length > 0) await checkExplicitTargets(tx, missing);
 
-  // The producer of an input: of that exact (uri, version) when the version is known, else of the
-  // uri at an unknown version; for an input of unknown version, of any version. Always the latest
-  // that started no later than the consumer, and never the consumer itself.
-  const newEdges = await tx.rows<{
-    run_id: unknown;
-    depends_on_run_id: unknown;
-    dep_component: string;
-    age_ms: unknown;
-    runs_between: unknown;
-  }>(sql`
-    WITH candidates AS (
-      SELECT n.run_id, prod.run_id AS depends_on_run_id
-      FROM jsonb_to_recordset(${jsonParam(inferInputs)})
-        AS n(run_id bigint, pointer_id bigint, uri text, version text, started_at timestamptz)
+  // Only inputs new to a run get a dependency: edges once inferred are frozen. The producer of an
+  // input: of that exact (uri, version) when the version is known, else of the uri at an unknown
+  // version; for an input of unknown version, of any version. Always the latest that started no
+  // later than the consumer, and never the consumer itself. Then mltrace's two staleness rules,
+  // computed once, when the edge is made: the dependency is older than the threshold, or its
+  // component has fresher runs that began before this run.
+  await tx.rows(sql`
+    WITH input_links AS MATERIALIZED (
+      SELECT * FROM jsonb_to_recordset(${jsonParam(inputLinks)})
+        AS l(run_id bigint, pointer_id bigint, uri text, version text, started_at timestamptz, infer boolean)
+    ),
+    new_inputs AS (
+      INSERT INTO run_inputs (run_id, pointer_id)
+      SELECT run_id, pointer_id FROM input_links
+      ON CONFLICT DO NOTHING RETURNING run_id, pointer_id
+    ),
+    candidates AS (
+      SELECT n.run_id, n.started_at, pr.id AS depends_on_run_id, pr.component, pr.started_at AS dep_started_at
+      FROM (SELECT l.* FROM new_inputs i
+            JOIN input_links l ON l.run_id = i.run_id AND l.pointer_id = i.pointer_id
+            WHERE l.infer) n
       CROSS JOIN LATERAL (
         SELECT coalesce(
           CASE WHEN n.version <> '' THEN (
@@ -386,58 +371,80 @@ export async function writeRuns(
            JOIN component_runs pr ON pr.id = o.run_id
            WHERE pr.id <> n.run_id AND pr.started_at <= n.started_at
            ORDER BY pr.started_at DESC, pr.id DESC LIMIT 1)
-        ) AS run_id
+        ) AS id
       ) prod
-      WHERE prod.run_id IS NOT NULL
+      CROSS JOIN LATERAL (SELECT id, component, started_at FROM component_runs WHERE id = prod.id OFFSET 0) pr
       UNION
-      SELECT e.run_id, pr.id
-      FROM jsonb_to_recordset(${jsonParam(explicit)}) AS e(run_id bigint, key text)
-      JOIN component_runs pr ON pr.run_key = e.key
+      SELECT e.run_id, e.started_at, pr.id, pr.component, pr.started_at
+      FROM jsonb_to_recordset(${jsonParam(explicit)}) AS e(run_id bigint, key text, started_at timestamptz)
+      CROSS JOIN LATERAL (
+        SELECT id, component, started_at FROM component_runs pr WHERE pr.run_key = e.key OFFSET 0) pr
       WHERE pr.id <> e.run_id
     ),
     inserted AS (
       INSERT INTO run_dependencies (run_id, depends_on_run_id)
-      SELECT run_id, depends_on_run_id FROM candidates
+      SELECT DISTINCT run_id, depends_on_run_id FROM candidates
       ON CONFLICT DO NOTHING
       RETURNING run_id, depends_on_run_id
+    ),
+    messages AS (
+      SELECT DISTINCT ON (c.run_id, c.depends_on_run_id) c.run_id, c.depends_on_run_id,
+        CASE
+          WHEN extract(epoch FROM (c.started_at - c.dep_started_at)) * 1000 > ${options.stalenessThresholdMs}::float8
+          THEN format('%s (run %s) was run %s days ago.', c.component, c.depends_on_run_id,
+                      floor(extract(epoch FROM (c.started_at - c.dep_started_at)) / 86400))
+          ELSE (SELECT format('%s (run %s) has %s fresher run(s) that began before this component run started.',
+                              c.component, c.depends_on_run_id, count(*) - 1)
+                FROM component_runs f
+                WHERE f.component = c.component AND f.started_at >= c.dep_started_at
+                  AND f.started_at <= c.started_at AND f.id <> c.run_id
+                HAVING count(*) > 1)
+        END AS message
+      FROM inserted i JOIN candidates c USING (run_id, depends_on_run_id)
     )
-    SELECT i.run_id, i.depends_on_run_id, d.component AS dep_component,
-      (extract(epoch FROM (me.started_at - d.started_at)) * 1000)::float8 AS age_ms,
-      (SELECT count(*) FROM component_runs c
-        WHERE c.component = d.component AND c.started_at >= d.started_at
-          AND c.started_at <= me.started_at AND c.id <> i.run_id) AS runs_between
-    FROM inserted i
-    CROSS JOIN LATERAL (SELECT started_at FROM component_runs WHERE id = i.run_id OFFSET 0) me
-    CROSS JOIN LATERAL (SELECT component, started_at FROM component_runs WHERE id = i.depends_on_run_id OFFSET 0) d`);
-
-  const missing = explicit.filter((e) => !idByKey.has(e.key));
-  if (missing.length > 0) await checkExplicitTargets(tx, missing);
-
-  // mltrace's two staleness rules, computed once, when the edge is made.
-  const stale = new Map<number, string[]>();
-  for (const edge of newEdges) {
-    const messages: string[] = [];
-    const age = Number(edge.age_ms);
-    const between = Number(edge.runs_between);
-    const dep = `${edge.dep_component} (run ${Number(edge.depends_on_run_id)})`;
-    if (age > options.stalenessThresholdMs) {
-      messages.push(`${dep} was run ${Math.floor(age / DAY_MS)} days ago.`);
-    } else if (between > 1) {
-      messages.push(`${dep} has ${between - 1} fresher run(s) that began before this component run started.`);
-    }
-    if (messages.length === 0) continue;
-    const runId = Number(edge.run_id);
-    stale.set(runId, [...(stale.get(runId) ?? []), ...messages]);
-  }
-  if (stale.size > 0) {
-    await tx.rows(sql`UPDATE component_runs r SET stale = r.stale || s.messages
-      FROM (SELECT (value->>'id')::bigint AS id, ARRAY(SELECT jsonb_array_elements_text(value->'messages')) AS messages
-            FROM jsonb_array_elements(${jsonParam([...stale].map(([id, messages]) => ({ id, messages })))})) s
-      WHERE r.id = s.id`);
-  }
+    UPDATE component_runs r SET stale = r.stale || s.messages
+    FROM (SELECT run_id, array_agg(message ORDER BY depends_on_run_id) AS messages
+          FROM messages WHERE message IS NOT NULL GROUP BY run_id) s
+    WHERE r.id = s.run_id`);
   return result;
 }
 
+/**
+ * Ids of every pointer of the batch, inserting the new ones. One statement returns both the
+ * inserted and the existing; a pointer another writer committed after this statement's snapshot
+ * is in neither, and is read by a second statement.
+ */
+async function writePointers(tx: Database, runs: PreparedRun[]): Promise<Map<string, number>> {
+  const pointers = new Map<string, PreparedPointer>();
+  for (const run of runs)
+    for (const p of [...run.inputs, ...run.outputs]) pointers.set(`${p.uri}\0${p.version}`, p);
+  const ids = new Map<string, number>();
+  if (pointers.size === 0) return ids;
+  const read = (rows: Array<{ id: unknown; uri: string; version: string }>) => {
+    for (const row of rows) ids.set(`${row.uri}\0${row.version}`, Number(row.id));
+  };
+  const existing = (from: SQL) => sql`
+    SELECT p.id, p.uri, p.version FROM ${from}
+    CROSS JOIN LATERAL (
+      SELECT id, uri, version FROM io_pointers p WHERE p.uri = q.uri AND p.version = q.version OFFSET 0) p`;
+  const recordset = (list: PreparedPointer[], alias: string) =>
+    sql`jsonb_to_recordset(${jsonParam(list)}) AS ${sql.raw(alias)}(uri text, version text, type text)`;
+  read(
+    await tx.rows(sql`
+      WITH list AS MATERIALIZED (SELECT uri, version, type FROM ${recordset([...pointers.values()], 'p')}),
+      inserted AS (
+        INSERT INTO io_pointers (uri, version, type)
+        SELECT uri, version, type FROM list ORDER BY uri, version
+        ON CONFLICT (uri, version) DO NOTHING
+        RETURNING id, uri, version
+      )
+      SELECT id, uri, version FROM inserted
+      UNION ALL ${existing(sql`list q`)}`),
+  );
+  const late = [...pointers].filter(([key]) => !ids.has(key)).map(([, p]) => p);
+  if (late.length > 0) read(await tx.rows(existing(recordset(late, 'q'))));
+  return ids;
+}
 async function checkExplicitTargets(tx: Database, explicit: Array<{ key: string }>): Promise<void> {
   const keys = [...new Set(explicit.map((e) => e.key))];
   const found = await tx.rows<{ run_key: string }>(sql`SELECT run_key FROM component_runs
