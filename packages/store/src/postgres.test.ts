@@ -35,3 +35,26 @@ describe('LineageStore on PostgreSQL, two writers', () => {
     }
   });
 });
+
+describe('LineageStore on PostgreSQL without prepared statements', () => {
+  it('logs and traces with ?prepare=false on the URL, as behind PgBouncer in transaction mode', async () => {
+    const url = new URL(await testDatabaseUrl());
+    url.searchParams.set('prepare', 'false');
+    const store = await openPostgresStore({ url: url.toString() });
+    const base = `s3://unprepared-${Math.random().toString(36).slice(2, 8)}`;
+    try {
+      for (let i = 0; i < 7; i++) {
+        await store.logRun({
+          component: `step-${i}`,
+          startedAt: new Date(Date.UTC(2026, 0, 1, 0, i)),
+          inputs: [`${base}/${i}.parquet`],
+          outputs: [`${base}/${i + 1}.parquet`],
+        });
+      }
+      const graph = await store.trace({ uri: `${base}/7.parquet` });
+      expect(graph.runs.map((run) => run.component)).toEqual([6, 5, 4, 3, 2, 1, 0].map((i) => `step-${i}`));
+    } finally {
+      await store.close();
+    }
+  });
+});

@@ -9,10 +9,11 @@
  * @module
  */
 import { ConfigError, UnavailableError } from '@mltrace/core';
+import { PgDialect } from 'drizzle-orm/pg-core';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import type { LineageStore, StoreOptions } from '../api.js';
-import { type Drizzle, wrapDrizzle } from '../database.js';
+import type { Database, Drizzle } from '../database.js';
 import * as schema from '../schema.js';
 import { createStore } from '../store.js';
 
@@ -24,6 +25,12 @@ export interface PostgresStoreOptions extends StoreOptions {
   maxConnections?: number;
   /** Seconds to wait for a connection. @default 10 */
   connectTimeoutSeconds?: number;
+  /**
+   * Use named prepared statements, so each connection plans a statement once. Turn off behind a
+   * pooler that cannot keep them (PgBouncer in transaction mode before 1.21), here or with
+   * `?prepare=false` on the URL. @default true, or the URL's `prepare`
+   */
+  prepare?: boolean;
 }
 
 /** The URL without its password, for messages. */
@@ -35,6 +42,34 @@ export function redactUrl(url: string): string {
   } catch {
     return '<unparseable URL>';
   }
+}
+
+const dialect = new PgDialect();
+
+/**
+ * The store's statements, rendered by drizzle and run by postgres.js as named prepared
+ * statements (drizzle's `execute` never prepares): each connection parses and plans a statement
+ * once, not on every call. For one run, planning the write statements cost more than running
+ * them: preparing took one `logRun` from ~5 to ~2 ms.
+ */
+function postgresDatabase(
+  sql: postgres.Sql | postgres.TransactionSql,
+  orm: Drizzle,
+  prepare: boolean,
+  close: () => Promise<void>,
+): Database {
+  return {
+    drizzle: orm,
+    async rows<T>(query: Parameters<Database['rows']>[0]) {
+      const { sql: text, params } = dialect.sqlToQuery(query);
+      return (await sql.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare })) as T[];
+    },
+    transaction(fn) {
+      const run = (tx: postgres.TransactionSql) => fn(postgresDatabase(tx, orm, prepare, async () => {}));
+      return ('savepoint' in sql ? sql.savepoint(run) : sql.begin(run)) as ReturnType<typeof fn>;
+    },
+    close,
+  };
 }
 
 /** Opens (and migrates) a store on PostgreSQL. Throws ConfigError for a bad URL, UnavailableError when unreachable. */
@@ -58,8 +93,11 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     connect_timeout: options.connectTimeoutSeconds ?? 10,
     onnotice: () => {},
   });
-  const database = wrapDrizzle(drizzle(client, { schema }) as unknown as Drizzle, () =>
-    client.end({ timeout: 5 }),
+  const database = postgresDatabase(
+    client,
+    drizzle(client, { schema }) as unknown as Drizzle,
+    options.prepare ?? client.options.prepare,
+    () => client.end({ timeout: 5 }),
   );
   try {
     return await createStore(database, options);
