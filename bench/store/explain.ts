@@ -7,9 +7,6 @@
  *    one more `logRuns` batch and one `logRun`, then a trace of the longest sampled lineage as
  *    ingested (no statistics yet) and after ANALYZE. The captured plans are the store's own
  *    queries, unmodified.
- * 2. "What if" variants, run by hand with EXPLAIN ANALYZE: the same queries as
- *    packages/store/src/graph.ts and rows.ts, changed as the report suggests (id lists as
- *    bigint[]; the walk with hash and merge joins off), to show the suggested fix works.
  *
  * Returns notes for the report, and every captured plan (for bench/results/store.explain.txt).
  */
@@ -43,24 +40,13 @@ function parsePlans(log: string): Logged[] {
 function label(query: string): string {
   const q = query.replace(/\s+/g, ' ');
   const rules: Array<[RegExp, string]> = [
-    [/^INSERT INTO components/, 'insert components'],
-    [/^INSERT INTO component_runs/, 'insert component_runs'],
-    [/^INSERT INTO io_pointers/, 'insert io_pointers'],
-    [/^SELECT p\.id, p\.uri, p\.version FROM io_pointers/, 'select pointer ids'],
-    [/^INSERT INTO run_outputs/, 'insert run_outputs'],
-    [/^INSERT INTO run_inputs/, 'insert run_inputs'],
-    [/^WITH candidates AS/, 'infer dependencies + staleness'],
-    [/^UPDATE component_runs r SET stale/, 'update stale'],
-    [/^SELECT id, uri, version, type, flag FROM io_pointers/, 'trace: find pointer'],
-    [/^SELECT r\.id FROM run_outputs o JOIN component_runs r/, 'trace: latest producer'],
-    [/^WITH RECURSIVE walk/, 'trace: walk (recursive CTE)'],
-    [/^SELECT r\.id, r\.run_key/, 'trace: load runs'],
-    [/^SELECT l\.run_id, p\.id, p\.uri, p\.version, p\.type, p\.flag FROM run_inputs/, 'trace: load inputs'],
-    [
-      /^SELECT l\.run_id, p\.id, p\.uri, p\.version, p\.type, p\.flag FROM run_outputs/,
-      'trace: load outputs',
-    ],
-    [/^SELECT run_id, depends_on_run_id FROM run_dependencies/, 'trace: load dependencies'],
+    [/^WITH new_components AS/, 'insert components + component_runs'],
+    [/^WITH list AS MATERIALIZED/, 'upsert io_pointers'],
+    [/^SELECT p\.id, p\.uri, p\.version FROM jsonb_to_recordset/, 'read pointers committed meanwhile'],
+    [/^WITH output_links AS/, 'insert run_outputs + link earlier consumers'],
+    [/^WITH input_links AS/, 'insert run_inputs + infer dependencies + staleness'],
+    [/^WITH RECURSIVE roots AS/, 'trace (one statement: find, walk, load)'],
+    [/^WITH RECURSIVE run_set AS/, 'load runs'],
   ];
   return rules.find(([re]) => re.test(q))?.[1] ?? q.slice(0, 40);
 }
@@ -170,19 +156,10 @@ export async function explainStore(
     notes.push(
       `diagnosis, trace of a ${workload.expectedRuns[deepest]}-run lineage in the ${runs.length + tail.length}-run store, as ingested (never analyzed): ${fmt(stale.ms)} ms; ${summarize(stale.entries)}.`,
     );
-    const whatIfStale = await whatIf(admin, target, batch);
     await admin`ANALYZE`;
     const analyzed = await capture(`trace of ${target}, after ANALYZE`, () => store.trace({ uri: target }));
     notes.push(
       `diagnosis, the same trace after ANALYZE: ${fmt(analyzed.ms)} ms; ${summarize(analyzed.entries)}.`,
-    );
-    const whatIfAnalyzed = await whatIf(admin, target, batch);
-    notes.push(
-      `what-if (same SQL as the store, changed as suggested; EXPLAIN ANALYZE execution ms, as ingested -> after ANALYZE): ${Object.keys(
-        whatIfStale,
-      )
-        .map((k) => `${k} ${fmt(whatIfStale[k]!)} -> ${fmt(whatIfAnalyzed[k]!)}`)
-        .join('; ')}.`,
     );
     await store.close();
   } finally {
@@ -193,108 +170,4 @@ export async function explainStore(
     notes,
     plans: `Plans captured by auto_explain (EXPLAIN ANALYZE) while the store ran; see store.md.\n\n${sections.join('\n\n')}\n`,
   };
-}
-
-/**
- * The store's trace queries (graph.ts `trace`/`walk`, rows.ts `loadRuns`) and the head of its
- * write queries (write.ts), as they are and as suggested: execution time of each, from
- * EXPLAIN ANALYZE.
- */
-async function whatIf(
-  admin: ReturnType<BenchPostgres['admin']>,
-  uri: string,
-  batch: number,
-): Promise<Record<string, number>> {
-  const [pointer] = await admin`SELECT id FROM io_pointers WHERE uri = ${uri}`;
-  const pid = Number(pointer!.id);
-  const [producer] = await admin`SELECT o.run_id FROM run_outputs o WHERE o.pointer_id = ${pid}`;
-  const start = Number(producer!.run_id);
-  const walk = () => `WITH RECURSIVE walk(run_id, depth) AS (
-      SELECT value::bigint, 0 FROM jsonb_array_elements_text('[${start}]'::jsonb)
-      UNION
-      SELECT d.depends_on_run_id, w.depth + 1
-      FROM walk w JOIN run_dependencies d ON d.run_id = w.run_id
-      WHERE w.depth < 10000
-    )
-    , visited AS (SELECT run_id, min(depth) AS depth FROM walk GROUP BY run_id)
-    SELECT v.run_id, v.depth, v.depth = 10000 AND EXISTS (
-        SELECT 1 FROM run_dependencies d
-        WHERE d.run_id = v.run_id AND d.depends_on_run_id NOT IN (SELECT run_id FROM visited)) AS more
-    FROM visited v`;
-  const ids = (await admin.unsafe(walk())).map((r) => Number(r.run_id));
-  const jsonIds = `(SELECT value::bigint FROM jsonb_array_elements_text('${JSON.stringify(ids)}'::jsonb))`;
-  const arrayIds = `'{${ids.join(',')}}'::bigint[]`;
-  const variants: Record<string, string[]> = {
-    'producer (IN jsonb, as is)': [
-      `SELECT r.id FROM run_outputs o JOIN component_runs r ON r.id = o.run_id
-       WHERE o.pointer_id IN (SELECT value::bigint FROM jsonb_array_elements_text('[${pid}]'::jsonb))
-       ORDER BY r.started_at DESC, r.id DESC LIMIT 1`,
-    ],
-    'producer (MATERIALIZED run_outputs = ANY(bigint[]))': [
-      `WITH o AS MATERIALIZED (SELECT run_id FROM run_outputs WHERE pointer_id = ANY('{${pid}}'::bigint[]))
-       SELECT r.id FROM o JOIN component_runs r ON r.id = o.run_id ORDER BY r.started_at DESC, r.id DESC LIMIT 1`,
-    ],
-    'walk (as is)': [walk()],
-    'walk (SET LOCAL enable_hashjoin, enable_mergejoin off)': [
-      'SET LOCAL enable_hashjoin = off',
-      'SET LOCAL enable_mergejoin = off',
-      walk(),
-    ],
-    'load inputs (IN jsonb, as is)': [
-      `SELECT l.run_id, p.id, p.uri, p.version, p.type, p.flag FROM run_inputs l JOIN io_pointers p ON p.id = l.pointer_id
-       WHERE l.run_id IN ${jsonIds} ORDER BY p.uri, p.version`,
-    ],
-    'load inputs (= ANY(bigint[]))': [
-      `SELECT l.run_id, p.id, p.uri, p.version, p.type, p.flag FROM run_inputs l JOIN io_pointers p ON p.id = l.pointer_id
-       WHERE l.run_id = ANY(${arrayIds}) ORDER BY p.uri, p.version`,
-    ],
-    'load dependencies (IN jsonb, as is)': [
-      `SELECT run_id, depends_on_run_id FROM run_dependencies WHERE run_id IN ${jsonIds} ORDER BY depends_on_run_id`,
-    ],
-    'load dependencies (= ANY(bigint[]))': [
-      `SELECT run_id, depends_on_run_id FROM run_dependencies WHERE run_id = ANY(${arrayIds}) ORDER BY depends_on_run_id`,
-    ],
-  };
-  // Ingest: the head of write.ts's inference join and its pointer-id lookup, for one run and a
-  // batch's worth, with the lists as jsonb (as is) and as arrays.
-  const pairs = await admin<Array<{ run_id: string; pointer_id: string; uri: string }>>`
-    SELECT l.run_id, l.pointer_id, p.uri FROM run_inputs l JOIN io_pointers p ON p.id = l.pointer_id
-    ORDER BY l.run_id DESC LIMIT ${batch}`;
-  for (const [tag, list] of [
-    ['1 run', pairs.slice(0, 1)],
-    [`${pairs.length} runs`, pairs],
-  ] as const) {
-    const json = JSON.stringify(
-      list.map((p) => ({ run_id: Number(p.run_id), pointer_id: Number(p.pointer_id) })),
-    );
-    const runIds = `'{${list.map((p) => p.run_id).join(',')}}'::bigint[]`;
-    const pointerIds = `'{${list.map((p) => p.pointer_id).join(',')}}'::bigint[]`;
-    variants[`ingest: inference join, ${tag} (jsonb_to_recordset, as is)`] = [
-      `SELECT n.run_id, p.id, me.started_at FROM jsonb_to_recordset('${json}'::jsonb) AS n(run_id bigint, pointer_id bigint)
-       JOIN io_pointers p ON p.id = n.pointer_id JOIN component_runs me ON me.id = n.run_id`,
-    ];
-    variants[`ingest: inference join, ${tag} (unnest(bigint[], bigint[]))`] = [
-      `SELECT n.run_id, p.id, me.started_at FROM unnest(${runIds}, ${pointerIds}) AS n(run_id, pointer_id)
-       JOIN io_pointers p ON p.id = n.pointer_id JOIN component_runs me ON me.id = n.run_id`,
-    ];
-    const uris = JSON.stringify(list.map((p) => ({ uri: p.uri, version: '' })));
-    variants[`ingest: pointer ids, ${tag} (jsonb_to_recordset, as is)`] = [
-      `SELECT p.id FROM io_pointers p JOIN jsonb_to_recordset('${uris}'::jsonb) AS q(uri text, version text)
-       ON p.uri = q.uri AND p.version = q.version`,
-    ];
-    variants[`ingest: pointer ids, ${tag} (unnest(text[], text[]))`] = [
-      `SELECT p.id FROM io_pointers p JOIN unnest('{${list.map((p) => `"${p.uri}"`).join(',')}}'::text[],
-         '{${list.map(() => '""').join(',')}}'::text[]) AS q(uri, version) ON p.uri = q.uri AND p.version = q.version`,
-    ];
-  }
-  const out: Record<string, number> = {};
-  for (const [name, statements] of Object.entries(variants)) {
-    const result = await admin.begin(async (tx) => {
-      for (const statement of statements.slice(0, -1)) await tx.unsafe(statement);
-      return tx.unsafe(`EXPLAIN (ANALYZE, FORMAT JSON) ${statements.at(-1)}`);
-    });
-    const plan = (result[0] as Record<string, Array<{ 'Execution Time': number }>>)['QUERY PLAN']![0]!;
-    out[name] = plan['Execution Time'];
-  }
-  return out;
 }
