@@ -30,27 +30,32 @@ describe('parseAliasUri', () => {
 });
 
 describe('formatPromotions', () => {
-  it('prints one block per decision with its reasons and approver', () => {
+  it('prints one block per decision with its reasons, approver, comment and run', () => {
     const text = formatPromotions([
-      decision({}),
+      decision({ runId: null }),
       decision({
         candidate: '1',
         previousChampion: null,
         decision: 'approved',
         approver: 'alice',
+        approvalComment: 'ok',
         reasons: ['approved by alice: ok'],
+        runId: 7,
       }),
     ]);
     expect(text).toBe(
       [
-        '2020-04-01T10:00:00.000Z  models:/taxi-tip@champion  version 2 (over version 1): reject',
-        '    - f1 0.6200 vs champion 0.7000 (-0.0800): short of the required improvement of +0.0100',
-        '2020-04-01T10:00:00.000Z  models:/taxi-tip@champion  version 1 (over no champion): approved by alice',
-        '    - approved by alice: ok',
+        '2020-04-01T10:00:00Z  models:/taxi-tip@champion  version 2 over version 1: reject',
+        '  - f1 0.6200 vs champion 0.7000 (-0.0800): short of the required improvement of +0.0100',
+        '',
+        '2020-04-01T10:00:00Z  models:/taxi-tip@champion  version 1 over no champion: approved by alice',
+        '  - approved by alice: ok',
+        '  comment: ok',
+        '  decided by run 7 (mltrace inspect 7)',
         '',
       ].join('\n'),
     );
-    expect(formatPromotions([])).toBe('No promotion decisions recorded.\n');
+    expect(formatPromotions([])).toBe('no promotion decisions recorded\n');
   });
 });
 

@@ -277,18 +277,24 @@ export function formatExplanation(explanation: AliasExplanation): string {
   return `${out.join('\n')}\n`;
 }
 
-/** The text form of a list of decisions: one block per decision, with its reasons. */
+/**
+ * The text form of a list of decisions, as `mltrace promotions` and the demo print it: one block
+ * per decision with its reasons, the approver's comment and the run that decided.
+ */
 export function formatPromotions(decisions: PromotionDecision[]): string {
-  if (decisions.length === 0) return 'No promotion decisions recorded.\n';
-  const out: string[] = [];
-  for (const d of decisions) {
-    const from = d.previousChampion ? `version ${d.previousChampion}` : 'no champion';
-    out.push(
-      `${d.decidedAt.toISOString()}  models:/${d.model}@${d.alias}  version ${d.candidate} (over ${from}): ${d.decision}${
+  if (decisions.length === 0) return 'no promotion decisions recorded\n';
+  const blocks = decisions.map((d) => {
+    const over = d.previousChampion ? `version ${d.previousChampion}` : 'no champion';
+    const time = d.decidedAt.toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const lines = [
+      `${time}  models:/${d.model}@${d.alias}  version ${d.candidate} over ${over}: ${d.decision}${
         d.approver ? ` by ${d.approver}` : ''
       }`,
-    );
-    for (const reason of d.reasons) out.push(`    - ${reason}`);
-  }
-  return `${out.join('\n')}\n`;
+    ];
+    for (const reason of d.reasons) lines.push(`  - ${reason}`);
+    if (d.approvalComment) lines.push(`  comment: ${d.approvalComment}`);
+    if (d.runId !== null) lines.push(`  decided by run ${d.runId} (mltrace inspect ${d.runId})`);
+    return lines.join('\n');
+  });
+  return `${blocks.join('\n\n')}\n`;
 }

@@ -1,7 +1,7 @@
 import type { PromotionDecision } from '@mltrace/core';
+import { formatPromotions } from '@mltrace/retraining/explain';
 import { examples, type Register } from '../command.js';
 import { positiveInt } from '../options.js';
-import { formatTime } from '../render/format.js';
 
 /** The `--json` form of a decision (dates as ISO strings). */
 function decisionJson(d: PromotionDecision) {
@@ -53,21 +53,7 @@ export const registerPromotions: Register = (program, wrap) => {
             ctx.json({ decisions: decisions.map(decisionJson) });
             return 0;
           }
-          if (decisions.length === 0) {
-            ctx.out('no promotion decisions recorded');
-            return 0;
-          }
-          for (const [i, d] of decisions.entries()) {
-            if (i > 0) ctx.out('');
-            const over = d.previousChampion ? `version ${d.previousChampion}` : 'no champion';
-            ctx.out(
-              `${formatTime(d.decidedAt)}  models:/${d.model}@${d.alias}  version ${d.candidate} over ${over}: ${d.decision}` +
-                (d.approver ? ` by ${d.approver}` : ''),
-            );
-            for (const reason of d.reasons) ctx.out(`  - ${reason}`);
-            if (d.approvalComment) ctx.out(`  comment: ${d.approvalComment}`);
-            if (d.runId !== null) ctx.out(`  decided by run ${d.runId} (mltrace inspect ${d.runId})`);
-          }
+          ctx.out(formatPromotions(decisions).trimEnd());
           return 0;
         },
       ),
