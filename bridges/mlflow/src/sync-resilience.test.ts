@@ -1,6 +1,6 @@
 import type { LineageStore } from '@mltrace/store';
 import { openPgliteStore } from '@mltrace/store/pglite';
-import { mlflowTrackingUri } from '@mltrace/test-helpers';
+import { mlflowTrackingUri, startMlflowServer } from '@mltrace/test-helpers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MlflowClient } from './client.js';
 import { MlflowError } from './errors.js';
@@ -9,7 +9,6 @@ import {
   createExperiment,
   createTrainingRun,
   registerVersion,
-  restartableMlflow,
   startFaultProxy,
   uniqueName,
 } from './test-fixtures.js';
@@ -36,9 +35,8 @@ describe('syncMlflow when MLflow fails', () => {
   it('fails with a clear message while the server is stopped, keeps its cursor, and completes without duplicates once it is back', {
     timeout: 400_000,
   }, async () => {
-    const server = await restartableMlflow();
+    const server = await startMlflowServer({ dedicated: true });
     try {
-      await server.start();
       const client = new MlflowClient({ trackingUri: server.trackingUri, retries: 1, retryDelayMs: 50 });
       const experimentId = await createExperiment(client);
       const name = uniqueName('restart');
@@ -57,7 +55,7 @@ describe('syncMlflow when MLflow fails', () => {
       const cursor = await store.getSyncState(key);
       const before = await runKeys(server.trackingUri);
 
-      await server.stop();
+      await server.pause();
       const error = await syncMlflow({ store, client }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(MlflowError);
       expect(error).toMatchObject({ errorCode: 'UNREACHABLE', code: 'unavailable', attempts: 2 });
@@ -66,7 +64,7 @@ describe('syncMlflow when MLflow fails', () => {
       expect(await store.getSyncState(key)).toEqual(cursor);
       expect(await runKeys(server.trackingUri)).toEqual(before);
 
-      await server.start();
+      await server.resume();
       expect(await syncMlflow({ store, client })).toMatchObject({ versions: 1, promotions: 1, updated: 0 });
       const after = await runKeys(server.trackingUri);
       expect(after).toHaveLength(before.length + 2);
@@ -77,7 +75,7 @@ describe('syncMlflow when MLflow fails', () => {
       expect(labels[0]).toBe('promote 3');
       expect(labels.sort()).toEqual(['promote 1', 'promote 3', 'register 1', 'register 3']);
     } finally {
-      await server.dispose();
+      await server.stop();
     }
   });
 

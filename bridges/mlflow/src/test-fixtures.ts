@@ -4,12 +4,8 @@
  * on demand (a slow answer, a dropped connection, an auth app's 401).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { freePort, type ManagedProcess, startManagedProcess, toolPath } from '@mltrace/test-helpers';
 import type { MlflowClient } from './client.js';
 import type { ModelVersion } from './types.js';
 
@@ -156,73 +152,4 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         server.close(() => resolve());
       }),
   };
-}
-
-/** An MLflow server that can be stopped and started again on the same port with the same data. */
-export interface RestartableMlflow {
-  trackingUri: string;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  /** Stops it and removes its data. */
-  dispose(): Promise<void>;
-}
-
-/**
- * A dedicated `mlflow server` (SQLite in a temp dir, one worker) whose restarts keep its port and
- * data, unlike the harness's `startMlflowServer()`, which starts a fresh one each time.
- */
-export async function restartableMlflow(): Promise<RestartableMlflow> {
-  const dir = await mkdtemp(join(tmpdir(), 'mltrace-mlflow-restart-'));
-  const port = await freePort();
-  const trackingUri = `http://127.0.0.1:${port}`;
-  let proc: ManagedProcess | undefined;
-  const healthy = async () => {
-    const response = await fetch(`${trackingUri}/health`, { signal: AbortSignal.timeout(2000) });
-    return response.ok;
-  };
-  const server: RestartableMlflow = {
-    trackingUri,
-    async start() {
-      proc = await startManagedProcess({
-        name: 'MLflow server (restartable)',
-        command: toolPath('mlflow'),
-        args: [
-          'server',
-          '--backend-store-uri',
-          `sqlite:///${join(dir, 'mlflow.db')}`,
-          '--artifacts-destination',
-          join(dir, 'artifacts'),
-          '--host',
-          '127.0.0.1',
-          '--port',
-          String(port),
-          '--workers',
-          '1',
-        ],
-        env: {
-          ...process.env,
-          PYTHONUNBUFFERED: '1',
-          MLFLOW_DISABLE_TELEMETRY: 'true',
-          DO_NOT_TRACK: 'true',
-          MLFLOW_SERVER_ENABLE_JOB_EXECUTION: 'false',
-        },
-        dir,
-        removeDirOnExit: true,
-      });
-      await proc.waitUntil(healthy, {
-        timeoutMs: 180_000,
-        what: `GET ${trackingUri}/health`,
-        intervalMs: 300,
-      });
-    },
-    async stop() {
-      await proc?.stop();
-      proc = undefined;
-    },
-    async dispose() {
-      await server.stop();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-  return server;
 }

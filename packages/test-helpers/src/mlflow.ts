@@ -1,7 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { freePort, makeTempDir, removeDir, ServiceStartError, startManagedProcess } from './process.js';
+import {
+  freePort,
+  type ManagedProcess,
+  makeTempDir,
+  removeDir,
+  ServiceStartError,
+  startManagedProcess,
+} from './process.js';
 import { toolPath } from './tools.js';
 
 const SERVICE = 'MLflow server';
@@ -23,6 +30,11 @@ export interface StartMlflowOptions {
    * @default off
    */
   basicAuth?: { adminUsername: string; adminPassword: string };
+  /**
+   * Always start a server of its own, never the external one: for a test that stops and resumes
+   * it (`pause`/`resume`). @default false
+   */
+  dedicated?: boolean;
   /** Environment: `MLFLOW_TRACKING_URI` selects an external server, `MLTRACE_TOOLS_DIR` the tools. @default process.env */
   env?: NodeJS.ProcessEnv;
 }
@@ -37,6 +49,10 @@ export interface MlflowServer {
   logFile: string | undefined;
   /** Stops the server (its whole process group) and removes its temp dir; no-op when external. Idempotent. */
   stop(): Promise<void>;
+  /** Stops the process but keeps its port and data, for a test of an outage. Refused when external. */
+  pause(): Promise<void>;
+  /** Starts a paused server again, on the same port with the same data. */
+  resume(): Promise<void>;
 }
 
 /** A Fernet key: 32 random bytes, URL-safe base64 with padding (44 characters). */
@@ -63,7 +79,7 @@ export async function startMlflowServer(options: StartMlflowOptions = {}): Promi
   const env = options.env ?? process.env;
   const timeoutMs = options.timeoutMs ?? 120_000;
 
-  const external = options.basicAuth ? undefined : env.MLFLOW_TRACKING_URI;
+  const external = options.basicAuth || options.dedicated ? undefined : env.MLFLOW_TRACKING_URI;
   if (external) {
     const trackingUri = external.replace(/\/+$/, '');
     try {
@@ -75,8 +91,17 @@ export async function startMlflowServer(options: StartMlflowOptions = {}): Promi
         { service: SERVICE, cause: error },
       );
     }
-    const stop = async () => {};
-    return { trackingUri, external: true, logFile: undefined, stop };
+    const refuse = async () => {
+      throw new Error(`${SERVICE}: cannot pause or resume the external server ${trackingUri}`);
+    };
+    return {
+      trackingUri,
+      external: true,
+      logFile: undefined,
+      stop: async () => {},
+      pause: refuse,
+      resume: refuse,
+    };
   }
 
   const mlflow = toolPath('mlflow', env);
@@ -98,60 +123,80 @@ export async function startMlflowServer(options: StartMlflowOptions = {}): Promi
       ].join('\n'),
     );
   }
-  const proc = await startManagedProcess({
-    name: SERVICE,
-    command: mlflow,
-    args: [
-      'server',
-      '--backend-store-uri',
-      `sqlite:///${join(dir, 'mlflow.db')}`,
-      '--artifacts-destination',
-      join(dir, 'artifacts'),
-      '--host',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--workers',
-      '1',
-      ...(auth ? ['--app-name', 'basic-auth'] : []),
-      ...(options.extraArgs ?? []),
-    ],
-    env: {
-      ...env,
-      PYTHONUNBUFFERED: '1',
-      MLFLOW_DISABLE_TELEMETRY: 'true',
-      DO_NOT_TRACK: 'true',
-      MLFLOW_SERVER_ENABLE_JOB_EXECUTION: options.jobs ? 'true' : 'false',
-      MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY: fernetKey(),
-      // The Python constant is `_MLFLOW_WEBHOOK_ALLOWED_SCHEMES`; the variable it reads has no underscore.
-      MLFLOW_WEBHOOK_ALLOWED_SCHEMES: 'http,https',
-      // Test receivers listen on 127.0.0.1, which the webhook SSRF guard refuses by default.
-      MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS: 'true',
-      MLFLOW_WEBHOOK_CACHE_TTL: '1',
-      ...(auth
-        ? {
-            MLFLOW_AUTH_CONFIG_PATH: join(dir, 'basic_auth.ini'),
-            // The auth app's CSRF protection needs a fixed key.
-            MLFLOW_FLASK_SERVER_SECRET_KEY: randomBytes(16).toString('hex'),
-          }
-        : {}),
-    },
-    dir,
-    removeDirOnExit: true,
-  });
-  try {
-    await proc.waitUntil(() => isHealthy(trackingUri), {
-      timeoutMs,
-      what: `GET ${trackingUri}/health to answer OK`,
-      intervalMs: 300,
+  // Fixed for the server's life: a resumed server must still decrypt its webhooks' secrets.
+  const webhookKey = fernetKey();
+  const flaskKey = randomBytes(16).toString('hex');
+  const launch = async (): Promise<ManagedProcess> => {
+    const proc = await startManagedProcess({
+      name: SERVICE,
+      command: mlflow,
+      args: [
+        'server',
+        '--backend-store-uri',
+        `sqlite:///${join(dir, 'mlflow.db')}`,
+        '--artifacts-destination',
+        join(dir, 'artifacts'),
+        '--host',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--workers',
+        '1',
+        ...(auth ? ['--app-name', 'basic-auth'] : []),
+        ...(options.extraArgs ?? []),
+      ],
+      env: {
+        ...env,
+        PYTHONUNBUFFERED: '1',
+        MLFLOW_DISABLE_TELEMETRY: 'true',
+        DO_NOT_TRACK: 'true',
+        MLFLOW_SERVER_ENABLE_JOB_EXECUTION: options.jobs ? 'true' : 'false',
+        MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY: webhookKey,
+        // The Python constant is `_MLFLOW_WEBHOOK_ALLOWED_SCHEMES`; the variable it reads has no underscore.
+        MLFLOW_WEBHOOK_ALLOWED_SCHEMES: 'http,https',
+        // Test receivers listen on 127.0.0.1, which the webhook SSRF guard refuses by default.
+        MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS: 'true',
+        MLFLOW_WEBHOOK_CACHE_TTL: '1',
+        ...(auth
+          ? {
+              MLFLOW_AUTH_CONFIG_PATH: join(dir, 'basic_auth.ini'),
+              // The auth app's CSRF protection needs a fixed key.
+              MLFLOW_FLASK_SERVER_SECRET_KEY: flaskKey,
+            }
+          : {}),
+      },
+      dir,
+      removeDirOnExit: true,
     });
-  } catch (error) {
-    await proc.stop();
-    throw error;
-  }
-  const stop = async () => {
-    await proc.stop();
-    await removeDir(dir);
+    try {
+      await proc.waitUntil(() => isHealthy(trackingUri), {
+        timeoutMs,
+        what: `GET ${trackingUri}/health to answer OK`,
+        intervalMs: 300,
+      });
+    } catch (error) {
+      await proc.stop();
+      throw error;
+    }
+    return proc;
   };
-  return { trackingUri, external: false, logFile: proc.logFile, stop };
+  let proc: ManagedProcess | undefined = await launch();
+  const logFile = proc.logFile;
+  return {
+    trackingUri,
+    external: false,
+    logFile,
+    async stop() {
+      await proc?.stop();
+      proc = undefined;
+      await removeDir(dir);
+    },
+    async pause() {
+      await proc?.stop();
+      proc = undefined;
+    },
+    async resume() {
+      proc ??= await launch();
+    },
+  };
 }
