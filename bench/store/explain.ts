@@ -144,7 +144,7 @@ export async function explainStore(
     const one = tail.at(-1)!;
     const s = await capture('logRun (one run)', () => store.logRun(one));
     notes.push(
-      `diagnosis, one logRun: ${fmt(s.ms)} ms in Node, ${fmt(s.server)} ms in ${s.entries.length} statements on the server (plus BEGIN/COMMIT): the rest is one round trip per statement and client-side work: ${summarize(s.entries)}.`,
+      `diagnosis, one logRun: ${fmt(s.ms)} ms in Node, ${fmt(s.server)} ms in ${s.entries.length} statements on the server (plus BEGIN/COMMIT): the rest is a round trip per statement, parsing and planning (this store's connection is new, so each statement is prepared now) and client-side work: ${summarize(s.entries)}.`,
     );
 
     const deepest = workload.expectedRuns.indexOf(Math.max(...workload.expectedRuns));

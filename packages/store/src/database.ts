@@ -6,11 +6,10 @@ import type * as schema from './schema.js';
 export type Drizzle = PgDatabase<PgQueryResultHKT, typeof schema>;
 
 /**
- * What the store needs of a driver: raw rows for its SQL, drizzle for typed queries, a
+ * What the store needs of a driver: rows for its SQL (written with drizzle's `sql`), a
  * transaction and a close. Each driver folder (`postgres/`, `pglite/`) implements it.
  */
 export interface Database {
-  readonly drizzle: Drizzle;
   /** Runs one parameterised statement and returns its rows as plain objects. */
   rows<T = Record<string, unknown>>(query: SQL): Promise<T[]>;
   /** Runs `fn` in one transaction; a throw rolls everything back. */
@@ -24,7 +23,6 @@ export function wrapDrizzle(drizzle: Drizzle, close: () => Promise<void>): Datab
   const rowsOf = (result: unknown): unknown[] =>
     Array.isArray(result) ? result : ((result as { rows?: unknown[] }).rows ?? []);
   const database: Database = {
-    drizzle,
     async rows<T>(query: SQL) {
       return rowsOf(await drizzle.execute(query)) as T[];
     },

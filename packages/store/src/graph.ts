@@ -2,7 +2,15 @@ import { type IOPointer, NotFoundError, normalizeUri, type PointerType } from '@
 import { sql } from 'drizzle-orm';
 import type { GraphOptions, LineageGraph, PointerQuery } from './api.js';
 import type { Database } from './database.js';
-import { type PointerRow, type RunsDocument, readRunsDocument, runsDocument, toPointer } from './rows.js';
+import {
+  byUriVersion,
+  type PointerRow,
+  type RunsDocument,
+  readRunsDocument,
+  runsDocument,
+  toPointer,
+  where,
+} from './rows.js';
 
 /** The default depth limit: deep enough for a 10,000-run chain. */
 export const DEFAULT_MAX_DEPTH = 10_000;
@@ -55,7 +63,7 @@ async function graph(
     runsDocument(sql`SELECT run_id FROM visited`, {
       ctes: sql`roots AS MATERIALIZED (
           SELECT id, uri, version, type, flag FROM io_pointers
-          WHERE uri = ${uri} AND (${query.version ?? null}::text IS NULL OR version = ${query.version ?? ''})),
+          ${where([sql`uri = ${uri}`, query.version !== undefined && sql`version = ${query.version}`])}),
         starts AS MATERIALIZED (${starts}),
         walk(run_id, depth) AS (
           SELECT id, 0 FROM starts
@@ -95,7 +103,7 @@ async function graph(
     graph: {
       roots,
       runs: ordered,
-      pointers: [...pointers.values()],
+      pointers: [...pointers.values()].sort(byUriVersion),
       dependencies,
       truncated: document.truncated,
     },

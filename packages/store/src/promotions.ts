@@ -7,7 +7,7 @@ import {
 } from '@mltrace/core';
 import { sql } from 'drizzle-orm';
 import type { Database } from './database.js';
-import { jsonParam, parseJson, parseTextArray } from './rows.js';
+import { jsonParam, parseJson, parseTextArray, where } from './rows.js';
 
 interface DecisionRow {
   id: unknown;
@@ -100,8 +100,10 @@ export async function promotions(
   filter: { model?: string; alias?: string; limit: number },
 ): Promise<PromotionDecision[]> {
   const rows = await db.rows<DecisionRow>(sql`SELECT ${COLUMNS} FROM promotion_decisions d
-    WHERE (${filter.model ?? null}::text IS NULL OR d.model = ${filter.model ?? ''})
-      AND (${filter.alias ?? null}::text IS NULL OR d.alias = ${filter.alias ?? ''})
+    ${where([
+      filter.model !== undefined && sql`d.model = ${filter.model}`,
+      filter.alias !== undefined && sql`d.alias = ${filter.alias}`,
+    ])}
     ORDER BY d.decided_at DESC, d.id DESC LIMIT ${filter.limit}`);
   return rows.map(toDecision);
 }

@@ -11,8 +11,21 @@ export interface PointerRow {
   flag: unknown;
 }
 
-/** JSON text of a list, for `jsonb_array_elements`/`jsonb_to_recordset`: one parameter, any size. */
-export const jsonParam = (value: unknown) => sql`${JSON.stringify(value)}::jsonb`;
+/**
+ * JSON text of a value, for `jsonb_array_elements`/`jsonb_to_recordset`: one parameter, any size.
+ * Sent as text and cast in SQL, so no driver's own jsonb serializer encodes it a second time.
+ */
+export const jsonParam = (value: unknown) => sql`${JSON.stringify(value)}::text::jsonb`;
+
+/**
+ * `WHERE` with the conditions given, `AND`ed; absent ones are left out. Optional filters are
+ * written this way, not as `($1 IS NULL OR col = $1)`, so a prepared statement's generic plan
+ * still sees each filter it has (and the index it can use).
+ */
+export function where(conditions: Array<SQL | false | undefined | null>): SQL {
+  const present = conditions.filter((c): c is SQL => Boolean(c));
+  return present.length ? sql`WHERE ${sql.join(present, sql` AND `)}` : sql``;
+}
 
 /**
  * `= anyId(ids)`: membership in a list of ids, one parameter whatever its size. An array built
@@ -129,7 +142,8 @@ export interface RunsDocument {
 
 export type LoadedRun = RunSummary & { codeSnapshot?: string | null };
 
-const byUriVersion = (a: IOPointer, b: IOPointer) =>
+/** Pointers by uri, then version, in code-unit order (the same whatever the server's collation). */
+export const byUriVersion = (a: IOPointer, b: IOPointer) =>
   a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : a.version < b.version ? -1 : a.version > b.version ? 1 : 0;
 
 /** Runs by id from a {@link runsDocument}, inputs and outputs sorted by uri and version. */

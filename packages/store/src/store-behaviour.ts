@@ -149,6 +149,18 @@ export function describeStoreBehaviour(driver: string, open: () => Promise<Linea
       expect((await store.run(consumer.id)).dependsOn).not.toContain(old.id);
     });
 
+    it('infers from the start as stored when a re-log brings inputs and a later start', async () => {
+      const x = fresh('x.csv');
+      const key = `relog-${unique}`;
+      await store.logRun({ ...step('consume', 10, [], []), runKey: key });
+      const before = await store.logRun(step('produce', 5, [], [x]));
+      await store.logRun(step('produce', 20, [], [x])); // after the run began: not what it read
+      // The end event re-logs the run with a later time and its inputs; it still began at 10.
+      const consumer = await store.logRun({ ...step('consume', 30, [x], []), runKey: key });
+      expect((await store.run(consumer.id)).startedAt).toEqual(at(10));
+      expect((await store.run(consumer.id)).dependsOn).toEqual([before.id]);
+    });
+
     it('links an input of a known version to the producer of that exact version', async () => {
       const uri = fresh('data/train.parquet');
       const v1 = await store.logRun(step('extract', 0, [], [{ uri, version: 'md5-aaa' }]));
@@ -230,35 +242,38 @@ export function describeStoreBehaviour(driver: string, open: () => Promise<Linea
     it("writes mltrace's staleness messages when a dependency is old or has fresher runs", async () => {
       const [old, busy] = [fresh('old.csv'), fresh('busy.csv')];
       const oldRun = await store.logRun(step('snapshot', 0, [], [old]));
-      const late = await store.logRun(step('report', 40 * 24 * 60, [old], []));
+      // 40 days and 21 hours: mltrace counts whole days.
+      const late = await store.logRun(step('report', 40 * 24 * 60 + 21 * 60, [old], []));
       expect((await store.run(late.id)).stale).toEqual([`snapshot (run ${oldRun.id}) was run 40 days ago.`]);
 
-      const dep = await store.logRun(step('features', 100, [], [busy]));
+      // A component of this test only, so no other test's runs fall in the window.
+      const component = `features-${unique}`;
+      const dep = await store.logRun(step(component, 100, [], [busy]));
       // Two more runs of the dependency's component start before the consumer, logged later.
-      const component = 'features';
       await store.logRun(step(component, 101, [], [fresh('other.csv')]));
       await store.logRun(step(component, 102, [], [fresh('other.csv')]));
       const consumer = await store.logRun({ ...step('train', 103, [{ uri: busy }], []) });
       expect((await store.run(consumer.id)).dependsOn).toEqual([dep.id]);
-      expect((await store.run(consumer.id)).stale.join('\n')).toMatch(
-        new RegExp(
-          `features \\(run ${dep.id}\\) has \\d+ fresher run\\(s\\) that began before this component run started\\.`,
-        ),
-      );
+      expect((await store.run(consumer.id)).stale).toEqual([
+        `${component} (run ${dep.id}) has 2 fresher run(s) that began before this component run started.`,
+      ]);
     });
 
     it('traces a 12-level diamond to its 37 distinct runs, each once', async () => {
       const runs: ReturnType<typeof step>[] = [];
       let previous: string[] = [];
+      const base = fresh('diamond');
       for (let level = 0; level < 12; level++) {
-        const outputs = [0, 1, 2].map((i) => fresh(`diamond/l${level}-${i}.csv`));
+        // Named so that uri order is the reverse of the order they are written in.
+        const outputs = [0, 1, 2].map((i) => `${base}/l${String(11 - level).padStart(2, '0')}-${2 - i}.csv`);
         for (const [i, out] of outputs.entries())
           runs.push(step(`level${level}`, level * 10 + i, previous, [out]));
         previous = outputs;
       }
-      const model = fresh('diamond/model.pkl');
-      runs.push(step('sink', 200, previous, [model]));
+      const model = `${base}/a-model.pkl`;
       await store.logRuns(runs);
+      // The model is written last, so its pointer has the highest id, yet sorts first.
+      await store.logRun(step('sink', 200, previous, [model]));
       const graph = await store.trace({ uri: model });
       expect(graph.runs).toHaveLength(37);
       expect(new Set(graph.runs.map((r) => r.id)).size).toBe(37);
@@ -266,6 +281,10 @@ export function describeStoreBehaviour(driver: string, open: () => Promise<Linea
       expect(graph.runs[0]?.component).toBe('sink');
       expect(Math.max(...graph.runs.map((r) => r.depth))).toBe(12);
       expect(graph.truncated).toBe(false);
+      // Every pointer once, by uri: 36 intermediate outputs and the model.
+      const uris = graph.pointers.map((p) => p.uri);
+      expect(uris).toHaveLength(37);
+      expect(uris).toEqual([...uris].sort());
     });
 
     it('traces a 10,000-run chain without error', async () => {

@@ -20,7 +20,7 @@ import { findPointers, impact, trace } from './graph.js';
 import { migrate } from './migrate.js';
 import { promotions, recordPromotionDecision } from './promotions.js';
 import { review } from './review.js';
-import { anyId, asComponentRun, loadRuns, parseJson, parseTextArray } from './rows.js';
+import { anyId, asComponentRun, jsonParam, loadRuns, parseJson, parseTextArray, where } from './rows.js';
 import { writeRuns } from './write.js';
 
 const DEFAULT_STALENESS_MS = 30 * 86_400_000;
@@ -99,7 +99,7 @@ export async function createStore(database: Database, options: StoreOptions = {}
       const rows = await db.rows<{ name: string; description: string; owner: string; tags: unknown }>(sql`
           INSERT INTO components (name, description, owner, tags)
           VALUES (${component.name}, ${component.description ?? ''}, ${component.owner ?? ''},
-                  ARRAY(SELECT DISTINCT jsonb_array_elements_text(${JSON.stringify(component.tags ?? [])}::jsonb) ORDER BY 1))
+                  ARRAY(SELECT DISTINCT jsonb_array_elements_text(${jsonParam(component.tags ?? [])}) ORDER BY 1))
           ON CONFLICT (name) DO UPDATE SET
             description = CASE WHEN ${component.description ?? null}::text IS NULL THEN components.description ELSE excluded.description END,
             owner = CASE WHEN ${component.owner ?? null}::text IS NULL THEN components.owner ELSE excluded.owner END,
@@ -114,8 +114,10 @@ export async function createStore(database: Database, options: StoreOptions = {}
 
     async components(filter = {}) {
       const rows = await componentRows(
-        sql`WHERE (${filter.tag ?? null}::text IS NULL OR tags @> ARRAY[${filter.tag ?? ''}]::text[])
-              AND (${filter.owner ?? null}::text IS NULL OR owner = ${filter.owner ?? ''})`,
+        where([
+          filter.tag !== undefined && sql`tags @> ARRAY[${filter.tag}]::text[]`,
+          filter.owner !== undefined && sql`owner = ${filter.owner}`,
+        ]),
       );
       return rows.map(toComponent);
     },
@@ -185,9 +187,11 @@ export async function createStore(database: Database, options: StoreOptions = {}
     async history(component, options: HistoryOptions = {}) {
       const limit = pageSize(options.limit, 10);
       const rows = await db.rows<{ id: unknown }>(sql`SELECT id FROM component_runs
-        WHERE component = ${component}
-          AND (${options.from?.toISOString() ?? null}::timestamptz IS NULL OR started_at >= ${options.from?.toISOString() ?? null}::timestamptz)
-          AND (${options.to?.toISOString() ?? null}::timestamptz IS NULL OR started_at <= ${options.to?.toISOString() ?? null}::timestamptz)
+        ${where([
+          sql`component = ${component}`,
+          options.from && sql`started_at >= ${options.from.toISOString()}::timestamptz`,
+          options.to && sql`started_at <= ${options.to.toISOString()}::timestamptz`,
+        ])}
         ORDER BY started_at DESC, id DESC LIMIT ${limit}`);
       return loadRuns(
         db,
@@ -204,12 +208,14 @@ export async function createStore(database: Database, options: StoreOptions = {}
         throw new InvalidInputError(`unknown source "${options.source}" (use ${RUN_SOURCES.join(', ')})`);
       }
       const after = options.cursor ? decodeCursor(options.cursor) : undefined;
-      const afterTime = after ? new Date(after.ms).toISOString() : null;
       const rows = await db.rows<{ id: unknown }>(sql`SELECT id FROM component_runs
-        WHERE (${afterTime}::timestamptz IS NULL OR (started_at, id) < (${afterTime}::timestamptz, ${after?.id ?? 0}::bigint))
-          AND (${options.component ?? null}::text IS NULL OR component = ${options.component ?? ''})
-          AND (${options.status ?? null}::text IS NULL OR status = ${options.status ?? ''})
-          AND (${options.source ?? null}::text IS NULL OR source = ${options.source ?? ''})
+        ${where([
+          after &&
+            sql`(started_at, id) < (${new Date(after.ms).toISOString()}::timestamptz, ${after.id}::bigint)`,
+          options.component !== undefined && sql`component = ${options.component}`,
+          options.status !== undefined && sql`status = ${options.status}`,
+          options.source !== undefined && sql`source = ${options.source}`,
+        ])}
         ORDER BY started_at DESC, id DESC LIMIT ${limit + 1}`);
       const runs = await loadRuns(
         db,
@@ -275,7 +281,7 @@ export async function createStore(database: Database, options: StoreOptions = {}
     },
 
     async setSyncState(source, state) {
-      await db.rows(sql`INSERT INTO sync_state (source, state) VALUES (${source}, ${JSON.stringify(state)}::jsonb)
+      await db.rows(sql`INSERT INTO sync_state (source, state) VALUES (${source}, ${jsonParam(state)})
         ON CONFLICT (source) DO UPDATE SET state = excluded.state, updated_at = now()`);
     },
 

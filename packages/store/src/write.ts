@@ -9,6 +9,7 @@ import {
   RUN_SOURCES,
   RUN_STATUSES,
   randomRunKey,
+  UnavailableError,
 } from '@mltrace/core';
 import { type SQL, sql } from 'drizzle-orm';
 import type { LogResult } from './api.js';
@@ -214,7 +215,7 @@ export async function writeRuns(
   // A terminal status is never overwritten by a late 'running' or 'pending' (retried or spooled
   // writes). The components' foreign key is checked at the end of the statement, so the runs
   // see the components inserted beside them.
-  const runRows = await tx.rows<{ id: unknown; run_key: string; created: unknown; started_ms: unknown }>(sql`
+  const runRows = await tx.rows<{ id: unknown; run_key: string; created: unknown; started_at: string }>(sql`
     WITH new_components AS (
       INSERT INTO components (name)
       SELECT DISTINCT value FROM jsonb_array_elements_text(${jsonParam(runs.map((r) => r.component))})
@@ -257,12 +258,11 @@ export async function writeRuns(
       root_workflow_id = coalesce(excluded.root_workflow_id, component_runs.root_workflow_id),
       metadata = component_runs.metadata || excluded.metadata,
       logged_at = now()
-    RETURNING id, run_key, (xmax = 0) AS created, (extract(epoch FROM started_at) * 1000)::float8 AS started_ms`);
+    RETURNING id, run_key, (xmax = 0) AS created, started_at::text AS started_at`);
   const idByKey = new Map(runRows.map((row) => [row.run_key, Number(row.id)]));
-  // As stored: a re-logged run keeps its earliest start.
-  const startedByKey = new Map(
-    runRows.map((row) => [row.run_key, new Date(Number(row.started_ms)).toISOString()]),
-  );
+  // Inference and staleness use the start as stored: a re-logged run keeps its earliest start.
+  // (As the server's text, so a sub-millisecond start written by another tool survives the trip.)
+  const startedByKey = new Map(runRows.map((row) => [row.run_key, row.started_at]));
   const created = new Map(runRows.map((row) => [row.run_key, row.created === true || row.created === 't']));
   const result: LogResult = {
     runs: prepared.map((run) => ({
@@ -443,6 +443,13 @@ async function writePointers(tx: Database, runs: PreparedRun[]): Promise<Map<str
   );
   const late = [...pointers].filter(([key]) => !ids.has(key)).map(([, p]) => p);
   if (late.length > 0) read(await tx.rows(existing(recordset(late, 'q'))));
+  const missing = [...pointers.keys()].filter((key) => !ids.has(key));
+  if (missing.length > 0) {
+    throw new UnavailableError(
+      `could not insert or read ${missing.length} pointer(s), e.g. ${missing[0]?.replace('\0', '@')}: were they deleted meanwhile?`,
+      { hint: 'retry the write' },
+    );
+  }
   return ids;
 }
 async function checkExplicitTargets(tx: Database, explicit: Array<{ key: string }>): Promise<void> {

@@ -10,11 +10,9 @@
  */
 import { ConfigError, UnavailableError } from '@mltrace/core';
 import { PgDialect } from 'drizzle-orm/pg-core';
-import { drizzle } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import type { LineageStore, StoreOptions } from '../api.js';
-import type { Database, Drizzle } from '../database.js';
-import * as schema from '../schema.js';
+import type { Database } from '../database.js';
 import { createStore } from '../store.js';
 
 /** Options of {@link openPostgresStore}. */
@@ -46,6 +44,11 @@ export function redactUrl(url: string): string {
 
 const dialect = new PgDialect();
 
+/** postgres.js leaves `?prepare=0` or `PGPREPARE=off` as strings; read them as the words they are. */
+function isOn(value: unknown): boolean {
+  return !(value === false || ['false', 'disable', '0', 'off', 'no'].includes(String(value).toLowerCase()));
+}
+
 /**
  * The store's statements, rendered by drizzle and run by postgres.js as named prepared
  * statements (drizzle's `execute` never prepares): each connection parses and plans a statement
@@ -54,18 +57,16 @@ const dialect = new PgDialect();
  */
 function postgresDatabase(
   sql: postgres.Sql | postgres.TransactionSql,
-  orm: Drizzle,
   prepare: boolean,
   close: () => Promise<void>,
 ): Database {
   return {
-    drizzle: orm,
     async rows<T>(query: Parameters<Database['rows']>[0]) {
       const { sql: text, params } = dialect.sqlToQuery(query);
       return (await sql.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare })) as T[];
     },
     transaction(fn) {
-      const run = (tx: postgres.TransactionSql) => fn(postgresDatabase(tx, orm, prepare, async () => {}));
+      const run = (tx: postgres.TransactionSql) => fn(postgresDatabase(tx, prepare, async () => {}));
       return ('savepoint' in sql ? sql.savepoint(run) : sql.begin(run)) as ReturnType<typeof fn>;
     },
     close,
@@ -93,11 +94,8 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     connect_timeout: options.connectTimeoutSeconds ?? 10,
     onnotice: () => {},
   });
-  const database = postgresDatabase(
-    client,
-    drizzle(client, { schema }) as unknown as Drizzle,
-    options.prepare ?? client.options.prepare,
-    () => client.end({ timeout: 5 }),
+  const database = postgresDatabase(client, options.prepare ?? isOn(client.options.prepare), () =>
+    client.end({ timeout: 5 }),
   );
   try {
     return await createStore(database, options);
