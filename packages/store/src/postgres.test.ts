@@ -36,6 +36,34 @@ describe('LineageStore on PostgreSQL, two writers', () => {
   });
 });
 
+describe('LineageStore on PostgreSQL, planner statistics', () => {
+  it('analyzes on open, and again once 100 runs (or 10% of the table) were written', async () => {
+    const url = await testDatabaseUrl();
+    const store = await openPostgresStore({ url });
+    const admin = postgres(url, { max: 1, onnotice: () => {} });
+    const tuples = async () =>
+      Number(
+        (await admin`SELECT reltuples FROM pg_class WHERE oid = 'component_runs'::regclass`)[0]?.reltuples,
+      );
+    const runs = (from: number, count: number) =>
+      Array.from({ length: count }, (_, i) => ({
+        component: 'stats',
+        startedAt: new Date(Date.UTC(2026, 0, 1, 0, from + i)),
+        outputs: [`s3://stats/${from + i}.parquet`],
+      }));
+    try {
+      expect(await tuples()).toBe(0); // analyzed empty on open (never analyzed is -1)
+      await store.logRuns(runs(0, 99));
+      expect(await tuples()).toBe(0);
+      await store.logRuns(runs(99, 1));
+      expect(await tuples()).toBe(100);
+    } finally {
+      await admin.end();
+      await store.close();
+    }
+  });
+});
+
 describe('LineageStore on PostgreSQL without prepared statements', () => {
   it('logs and traces with ?prepare=false on the URL, as behind PgBouncer in transaction mode', async () => {
     const url = new URL(await testDatabaseUrl());

@@ -54,7 +54,10 @@ const ANALYZED_TABLES = sql.raw('component_runs, io_pointers, run_inputs, run_ou
  * Keeps the planner's statistics fresh. PGlite runs no autovacuum, and PostgreSQL's lags a bulk
  * load by up to a minute; without statistics the planner misjudges every join. So: ANALYZE when a
  * table was never analyzed, and again whenever the runs written since the last one exceed 10% of
- * the table (at least 1,000).
+ * the table (at least 100, about autovacuum's own threshold). Early, while a small store grows
+ * fast, that matters most: plans made for near-empty tables scan them whole, and a prepared
+ * statement keeps its plan until an ANALYZE invalidates it. (300 single runs then 700 in
+ * batches: 0.8 ms per batched run with the old floor of 1,000, 0.16 ms with 100.)
  */
 async function keepStatistics(db: Database): Promise<{ wrote(count: number): Promise<void> }> {
   const analyze = async () => {
@@ -72,7 +75,7 @@ async function keepStatistics(db: Database): Promise<{ wrote(count: number): Pro
   return {
     async wrote(count) {
       written += count;
-      if (written < Math.max(1_000, analyzedAt * 0.1)) return;
+      if (written < Math.max(100, analyzedAt * 0.1)) return;
       written = 0;
       analyzedAt = await analyze();
     },
