@@ -154,7 +154,7 @@ export async function explainStore(
       () => store.trace({ uri: target }),
     );
     notes.push(
-      `diagnosis, trace of a ${workload.expectedRuns[deepest]}-run lineage in the ${runs.length + tail.length}-run store, as ingested (never analyzed): ${fmt(stale.ms)} ms; ${summarize(stale.entries)}.`,
+      `diagnosis, trace of a ${workload.expectedRuns[deepest]}-run lineage in the ${runs.length + tail.length}-run store, as ingested (only the store's own ANALYZEs): ${fmt(stale.ms)} ms; ${summarize(stale.entries)}.`,
     );
     await admin`ANALYZE`;
     const analyzed = await capture(`trace of ${target}, after ANALYZE`, () => store.trace({ uri: target }));
