@@ -13,11 +13,9 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { UnavailableError } from '@mltrace/core';
-import { drizzle } from 'drizzle-orm/pglite';
 import type { LineageStore, StoreOptions } from '../api.js';
-import { type Drizzle, wrapDrizzle } from '../database.js';
-import * as schema from '../schema.js';
 import { createStore } from '../store.js';
+import { pgliteDatabase } from './session.js';
 
 /** Options of {@link openPgliteStore}. */
 export interface PgliteStoreOptions extends StoreOptions {
@@ -57,7 +55,7 @@ export async function openPgliteStore(options: PgliteStoreOptions = {}): Promise
       },
     );
   }
-  const database = wrapDrizzle(drizzle(client, { schema }) as unknown as Drizzle, () => client.close());
+  const database = pgliteDatabase(client);
   try {
     return await createStore(database, options);
   } catch (cause) {
