@@ -37,4 +37,23 @@ describe('LineageStore on PGlite, concurrent callers', () => {
       await store.close();
     }
   });
+
+  it('rolls back a batch the database refuses, and the session goes on', async () => {
+    const store = await openPgliteStore({ dataDir: 'memory://' });
+    const at = new Date(Date.UTC(2026, 0, 1));
+    try {
+      // PostgreSQL text cannot hold NUL: the database, not the store's checks, refuses this run.
+      await expect(
+        store.logRuns([
+          { component: 'ok', runKey: 'first', startedAt: at },
+          { component: 'ok', runKey: 'second', startedAt: at, notes: 'a\u0000b' },
+        ]),
+      ).rejects.toThrow('unsupported Unicode escape sequence');
+      await store.logRun({ component: 'ok', runKey: 'third', startedAt: at });
+      expect((await store.recent()).runs.map((r) => r.runKey)).toEqual(['third']);
+    } finally {
+      await store.close();
+    }
+    await expect(store.recent()).rejects.toThrow('the embedded lineage store is closed');
+  });
 });

@@ -1,4 +1,5 @@
 import { Mutex, type PGlite, parse, protocol } from '@electric-sql/pglite';
+import { UnavailableError } from '@mltrace/core';
 import { type SQL, sql } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import type { Database } from '../database.js';
@@ -32,34 +33,58 @@ function concat(parts: Uint8Array[]): Uint8Array {
  *
  * Built on PGlite's public protocol API (`execProtocol`, `protocol.serialize`,
  * `parse.parseResults`): one call sends Bind, Describe, Execute and Sync (and Parse the first
- * time). PGlite is one session, so a mutex keeps each statement, and each transaction whole,
- * from interleaving with another caller's.
+ * time). PGlite is one session, so locks keep each statement, and each transaction whole, from
+ * interleaving with another caller's.
  */
 export function pgliteDatabase(client: PGlite): Database {
   const names = new Map<string, string>();
   let counter = 0;
-  const mutex = new Mutex();
+  // One lock for whole transactions (and lone statements), one for each statement's messages:
+  // the second also covers two statements a transaction's callback might run at once.
+  const transactions = new Mutex();
+  const statements = new Mutex();
+  const { serialize } = protocol;
 
-  const run = async <T>(query: SQL): Promise<T[]> => {
-    const { sql: text, params } = dialect.sqlToQuery(query);
-    const known = names.get(text);
-    // A name is never reused: a failed first run may or may not have left its statement behind.
-    const name = known ?? `mltrace_${++counter}`;
-    const { serialize } = protocol;
-    const parts = known ? [] : [serialize.parse({ name, text })];
-    parts.push(
-      serialize.bind({ statement: name, values: params.map(toText) }),
-      serialize.describe({ type: 'P' }),
-      serialize.execute({}),
-      serialize.sync(),
-    );
-    const { messages } = await client.execProtocol(concat(parts));
-    if (!known) names.set(text, name);
-    return (parse.parseResults(messages, client.parsers, { rowMode: 'object' })[0]?.rows ?? []) as T[];
+  const send = async (parts: Uint8Array[]) => {
+    if (client.closed) {
+      throw new UnavailableError('the embedded lineage store is closed', { hint: 'open it again' });
+    }
+    return (await client.execProtocol(concat(parts))).messages;
   };
 
+  const run = <T>(query: SQL): Promise<T[]> =>
+    statements.runExclusive(async () => {
+      const { sql: text, params } = dialect.sqlToQuery(query);
+      const known = names.get(text);
+      // A name is never reused: a failed first run may or may not have left its statement behind.
+      const name = known ?? `mltrace_${++counter}`;
+      const parts = known ? [] : [serialize.parse({ name, text })];
+      parts.push(
+        serialize.bind({ statement: name, values: params.map(toText) }),
+        serialize.describe({ type: 'P' }),
+        serialize.execute({}),
+        serialize.sync(),
+      );
+      let messages: Awaited<ReturnType<typeof send>>;
+      try {
+        messages = await send(parts);
+      } catch (error) {
+        // Closing a statement that was never made is not an error.
+        if (!known && !client.closed)
+          await send([serialize.close({ type: 'S', name }), serialize.sync()]).catch(() => {});
+        throw error;
+      }
+      if (!known) names.set(text, name);
+      const [result] = parse.parseResults(messages, client.parsers, { rowMode: 'object' });
+      // COMMIT of a transaction an error already aborted answers ROLLBACK, and succeeds.
+      if (result?.command === 'ROLLBACK' && /^\s*COMMIT\b/i.test(text)) {
+        throw new UnavailableError('the transaction was aborted by an earlier error and rolled back');
+      }
+      return (result?.rows ?? []) as T[];
+    });
+
   const session = (inTransaction: boolean, depth: number): Database => ({
-    rows: (query) => (inTransaction ? run(query) : mutex.runExclusive(() => run(query))),
+    rows: (query) => (inTransaction ? run(query) : transactions.runExclusive(() => run(query))),
     async transaction(fn) {
       const body = async () => {
         const savepoint = sql.raw(`mltrace_savepoint_${depth}`);
@@ -73,9 +98,9 @@ export function pgliteDatabase(client: PGlite): Database {
           throw error;
         }
       };
-      return inTransaction ? body() : mutex.runExclusive(body);
+      return inTransaction ? body() : transactions.runExclusive(body);
     },
-    close: () => (inTransaction ? Promise.resolve() : mutex.runExclusive(() => client.close())),
+    close: () => (inTransaction ? Promise.resolve() : transactions.runExclusive(() => client.close())),
   });
   return session(false, 0);
 }
