@@ -527,13 +527,16 @@ async function main() {
   const c1k = config.chains.includes(1000) ? 'chain1k' : workloads.chains[0]!.key;
   for (const engine of config.engines) {
     const ek = engineKey(engine);
+    // Every scenario where both systems ingested, not only the 1k chain: mltrace's cost per run
+    // grows with its store, ours does not, so the ratio depends on the size.
     for (const mode of ['batch', 'single'] as const) {
-      const r = figures[`ratio_ours_${mode}_vs_mltrace_ingest_${ek}_${c1k}`];
       const how = mode === 'batch' ? `logRuns x${config.batch}` : 'logRun per run';
+      const parts = [...workloads.chains, workloads.diamond].flatMap((w) => {
+        const r = figures[`ratio_ours_${mode}_vs_mltrace_ingest_${ek}_${w.key}`];
+        return r === undefined ? [] : [`${w.label} ${fmt(r)}x ${verdict(r >= 100)}`];
+      });
       targets.push(
-        r === undefined
-          ? `ingest >= 100x mltrace (${engineLabel(engine)}, ${how}): not measured`
-          : `ingest >= 100x mltrace (${engineLabel(engine)}, ${c1k}, ${how}): ${fmt(r)}x, ${verdict(r >= 100)}`,
+        `ingest >= 100x mltrace (${engineLabel(engine)}, ${how}): ${parts.length ? parts.join(', ') : 'not measured'}`,
       );
     }
     const parts = STATES.map((state) => {
