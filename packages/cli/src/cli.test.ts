@@ -111,7 +111,37 @@ describe('the mltrace command line', { timeout: 180_000 }, () => {
     expect(result.stderr).toMatch(STACK_FRAME);
   });
 
-  it('reports an unexpected failure in one line with exit 1, naming the driver error rather than dumping SQL', async () => {
+  it('reports an unexpected failure in one line with exit 1 and asks for a report', async () => {
+    const store = await openStore({ dataDir: 'memory://', cwd: ws.cwd });
+    // Fault injection: a storage failure no real store can be made to produce on demand.
+    const failing = {
+      ...store,
+      recent: async () => {
+        throw Object.assign(
+          new Error('could not read block 7 in file "base/5/16384": read only 0 of 8192 bytes'),
+          {
+            code: 'XX001',
+          },
+        );
+      },
+    };
+    let stderr = '';
+    const code = await runCli(['node', 'mltrace', 'recent'], {
+      stdout: { write: () => {} },
+      stderr: { write: (s: string) => (stderr += s) },
+      env: {},
+      cwd: ws.cwd,
+      store: failing,
+    });
+    await store.close();
+    expect(code).toBe(1);
+    expect(stderr.trimEnd().split('\n')).toEqual([
+      'mltrace: error: unexpected: could not read block 7 in file "base/5/16384": read only 0 of 8192 bytes',
+      'hint: rerun with MLTRACE_DEBUG=1 to see the stack trace, and report it',
+    ]);
+  });
+
+  it('says the store is closed, with exit 4, when a command gets a closed store', async () => {
     const store = await openStore({ dataDir: 'memory://', cwd: ws.cwd });
     await store.close();
     let stderr = '';
@@ -122,12 +152,8 @@ describe('the mltrace command line', { timeout: 180_000 }, () => {
       cwd: ws.cwd,
       store,
     });
-    expect(code).toBe(1);
-    const lines = stderr.trimEnd().split('\n');
-    expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(/^mltrace: error: unexpected: /);
-    expect(lines[0]).not.toContain('SELECT');
-    expect(lines[1]).toBe('hint: rerun with MLTRACE_DEBUG=1 to see the stack trace, and report it');
+    expect(code).toBe(4);
+    expect(stderr.split('\n')[0]).toBe('mltrace: error: the embedded lineage store is closed');
   });
 
   it('exits 2 with one error line and a hint for usage errors', async () => {

@@ -49,7 +49,7 @@ export class UsageError extends Error {
   }
 }
 
-/** The error and its causes, outermost first (drivers wrap: drizzle's query error holds postgres.js's). */
+/** The error and its causes, outermost first (a wrapped network error is found among them). */
 function causes(error: unknown): unknown[] {
   const chain: unknown[] = [];
   for (let current = error; current !== undefined && current !== null && chain.length < 10; ) {
@@ -83,14 +83,9 @@ export function classify(error: unknown): unknown {
   return error;
 }
 
-/** What to say of an unexpected error: the driver's message rather than drizzle's SQL dump. */
+/** What to say of an unexpected error: its message on one line, cut at 300 characters. */
 function describeUnexpected(error: unknown): string {
-  const chain = causes(error);
-  const first = chain[0];
-  const message = first instanceof Error ? first.message : String(first);
-  const cause = chain[1];
-  const text = message.startsWith('Failed query:') && cause instanceof Error ? cause.message : message;
-  const line = oneLine(text);
+  const line = oneLine(error instanceof Error ? error.message : String(error));
   return line.length > 300 ? `${line.slice(0, 300)}…` : line;
 }
 
