@@ -1,4 +1,4 @@
-import { openStore } from '@mltrace/store';
+import { type LineageStore, openStore } from '@mltrace/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './cli.js';
 import { EXIT_CODES } from './errors.js';
@@ -111,39 +111,8 @@ describe('the mltrace command line', { timeout: 180_000 }, () => {
     expect(result.stderr).toMatch(STACK_FRAME);
   });
 
-  it('reports an unexpected failure in one line with exit 1 and asks for a report', async () => {
-    const store = await openStore({ dataDir: 'memory://', cwd: ws.cwd });
-    // Fault injection: a storage failure no real store can be made to produce on demand.
-    const failing = {
-      ...store,
-      recent: async () => {
-        throw Object.assign(
-          new Error('could not read block 7 in file "base/5/16384": read only 0 of 8192 bytes'),
-          {
-            code: 'XX001',
-          },
-        );
-      },
-    };
-    let stderr = '';
-    const code = await runCli(['node', 'mltrace', 'recent'], {
-      stdout: { write: () => {} },
-      stderr: { write: (s: string) => (stderr += s) },
-      env: {},
-      cwd: ws.cwd,
-      store: failing,
-    });
-    await store.close();
-    expect(code).toBe(1);
-    expect(stderr.trimEnd().split('\n')).toEqual([
-      'mltrace: error: unexpected: could not read block 7 in file "base/5/16384": read only 0 of 8192 bytes',
-      'hint: rerun with MLTRACE_DEBUG=1 to see the stack trace, and report it',
-    ]);
-  });
-
-  it('says the store is closed, with exit 4, when a command gets a closed store', async () => {
-    const store = await openStore({ dataDir: 'memory://', cwd: ws.cwd });
-    await store.close();
+  /** `mltrace recent` on a given store: its exit code and stderr lines. */
+  async function recentOn(store: LineageStore): Promise<{ code: number; errors: string[] }> {
     let stderr = '';
     const code = await runCli(['node', 'mltrace', 'recent'], {
       stdout: { write: () => {} },
@@ -152,8 +121,32 @@ describe('the mltrace command line', { timeout: 180_000 }, () => {
       cwd: ws.cwd,
       store,
     });
+    return { code, errors: stderr.trimEnd().split('\n') };
+  }
+
+  it('reports an unexpected failure in one line with exit 1 and asks for a report', async () => {
+    const store = await openStore({ dataDir: 'memory://', cwd: ws.cwd });
+    const message = 'could not read block 7 in file "base/5/16384": read only 0 of 8192 bytes';
+    // Fault injection: a storage failure no real store can be made to produce on demand.
+    const failing: LineageStore = {
+      ...store,
+      recent: () => Promise.reject(Object.assign(new Error(message), { code: 'XX001' })),
+    };
+    const { code, errors } = await recentOn(failing);
+    await store.close();
+    expect(code).toBe(1);
+    expect(errors).toEqual([
+      `mltrace: error: unexpected: ${message}`,
+      'hint: rerun with MLTRACE_DEBUG=1 to see the stack trace, and report it',
+    ]);
+  });
+
+  it('says the store is closed, with exit 4, when a command gets a closed store', async () => {
+    const store = await openStore({ dataDir: 'memory://', cwd: ws.cwd });
+    await store.close();
+    const { code, errors } = await recentOn(store);
     expect(code).toBe(4);
-    expect(stderr.split('\n')[0]).toBe('mltrace: error: the embedded lineage store is closed');
+    expect(errors[0]).toBe('mltrace: error: the embedded lineage store is closed');
   });
 
   it('exits 2 with one error line and a hint for usage errors', async () => {
