@@ -18,7 +18,7 @@ import type { ComponentRunInput } from '@mltrace/core';
 import { createServer } from '@mltrace/server';
 import { openPostgresStore } from '@mltrace/store/postgres';
 import { median, percentile, type Row, writeReport } from '../lib/report.js';
-import { startPostgres } from '../store/postgres.js';
+import { startBenchPostgres } from '../store/postgres.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -114,7 +114,7 @@ async function load(
   return result;
 }
 
-const pg = await startPostgres();
+const pg = await startBenchPostgres();
 const tmp = await mkdtemp(join(tmpdir(), 'mltrace-bench-server-'));
 try {
   const url = await pg.createDatabase('bench_server');

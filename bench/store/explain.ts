@@ -91,7 +91,6 @@ function summarize(entries: Logged[]): string {
 
 export async function explainStore(
   pg: BenchPostgres,
-  serverLog: { text: string },
   workload: Workload,
   batch: number,
 ): Promise<{ notes: string[]; plans: string }> {
@@ -121,12 +120,14 @@ export async function explainStore(
     const store = await openPostgresStore({ url, maxConnections: 5 });
     const capture = async (title: string, fn: () => Promise<unknown>) => {
       await settle();
-      serverLog.text = '';
+      const before = (await pg.log()).length;
       const t0 = performance.now();
       await fn();
       const ms = performance.now() - t0;
       await settle();
-      const entries = parsePlans(serverLog.text).filter((e) => !/pg_catalog|pg_type/.test(e.query));
+      const entries = parsePlans((await pg.log()).slice(before)).filter(
+        (e) => !/pg_catalog|pg_type/.test(e.query),
+      );
       sections.push(
         `## ${title}: ${fmt(ms)} ms in Node\n\n${entries.map((e) => `-- ${label(e.query)}: ${e.ms} ms\n${e.plan}`).join('\n\n')}`,
       );

@@ -15,7 +15,7 @@ import { openPgliteStore } from '@mltrace/store/pglite';
 import { openPostgresStore } from '@mltrace/store/postgres';
 import { median, percentile, type Row, resultsDir, writeReport } from '../lib/report.js';
 import { explainStore } from './explain.js';
-import { type BenchPostgres, startPostgres } from './postgres.js';
+import { type BenchPostgres, startBenchPostgres } from './postgres.js';
 import {
   estimateSeconds,
   fitMltraceCost,
@@ -152,7 +152,6 @@ const avgExpected = (w: Workload) =>
   Math.round(w.expectedRuns.reduce((s, n) => s + n, 0) / w.expectedRuns.length);
 
 let pg: BenchPostgres | undefined;
-const serverLog = { text: '' };
 let dbSeq = 0;
 
 /** A fresh store of ours; `analyze()` runs ANALYZE on its database. Closed and deleted after `fn`. */
@@ -403,9 +402,7 @@ async function main() {
   if (config.engines.includes('postgres')) {
     // autovacuum off: statistics then depend only on what the store does, not on when the
     // daemon wakes up, so "as ingested" and "after ANALYZE" are reproducible states.
-    pg = await startPostgres(['-c', 'autovacuum=off'], (message) => {
-      serverLog.text += message;
-    });
+    pg = await startBenchPostgres(['-c', 'autovacuum=off']);
   }
   const explains: string[] = [];
   let plans: string | undefined;
@@ -427,7 +424,7 @@ async function main() {
     }
     if (pg && !flags['no-explain']) {
       log('diagnosis on PostgreSQL (auto_explain)');
-      const diagnosis = await explainStore(pg, serverLog, workloads.store, config.batch);
+      const diagnosis = await explainStore(pg, workloads.store, config.batch);
       explains.push(...diagnosis.notes);
       plans = diagnosis.plans;
     }

@@ -25,6 +25,10 @@ export interface StartPostgresOptions {
   timeoutMs?: number;
   /** Environment: `MLTRACE_TEST_DATABASE_URL` selects an external server. @default process.env */
   env?: NodeJS.ProcessEnv;
+  /** Always start a server of its own, never the external one (e.g. for a benchmark). @default false */
+  dedicated?: boolean;
+  /** Extra server arguments, e.g. `['-c', 'autovacuum=off']`. @default [] */
+  extraArgs?: readonly string[];
 }
 
 /** A running (or external) PostgreSQL server. */
@@ -108,7 +112,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   const env = options.env ?? process.env;
   const timeoutMs = options.timeoutMs ?? 60_000;
 
-  const externalUrl = env.MLTRACE_TEST_DATABASE_URL;
+  const externalUrl = options.dedicated ? undefined : env.MLTRACE_TEST_DATABASE_URL;
   if (externalUrl) {
     try {
       await ping(externalUrl, 10);
@@ -179,6 +183,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       'full_page_writes=off',
       '-c',
       'max_connections=200',
+      ...(options.extraArgs ?? []),
     ],
     env,
     dir,
