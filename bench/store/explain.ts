@@ -42,7 +42,7 @@ function label(query: string): string {
   const rules: Array<[RegExp, string]> = [
     [/^WITH new_components AS/, 'insert components + component_runs'],
     [/^WITH list AS MATERIALIZED/, 'upsert io_pointers'],
-    [/^SELECT p\.id, p\.uri, p\.version FROM jsonb_to_recordset/, 'read pointers committed meanwhile'],
+    [/^SELECT p\.id, p\.uri, p\.version FROM json_to_recordset/, 'read pointers committed meanwhile'],
     [/^WITH output_links AS/, 'insert run_outputs + link earlier consumers'],
     [/^WITH input_links AS/, 'insert run_inputs + infer dependencies + staleness'],
     [/^WITH RECURSIVE roots AS/, 'trace (one statement: find, walk, load)'],
