@@ -15,6 +15,7 @@ import { openPgliteStore } from '@mltrace/store/pglite';
 import { openPostgresStore } from '@mltrace/store/postgres';
 import { median, percentile, type Row, resultsDir, writeReport } from '../lib/report.js';
 import { explainStore } from './explain.js';
+import { type Exec, floorInsert, floorWalk } from './floor.js';
 import { type BenchPostgres, startBenchPostgres } from './postgres.js';
 import {
   estimateSeconds,
@@ -195,6 +196,50 @@ async function withOurStore<T>(
     await handle.store.close();
     await pg!.dropDatabase(name);
   }
+}
+
+/** A raw connection to a fresh database with the store's schema (migrated by opening a store). */
+async function withSchema<T>(engine: Engine, fn: (exec: Exec) => Promise<T>): Promise<T> {
+  if (engine === 'embedded') {
+    const dir = await mkdtemp(join(tmpdir(), 'mltrace-bench-floor-'));
+    await (await openPgliteStore({ dataDir: dir })).close();
+    const db = await PGlite.create(dir);
+    try {
+      return await fn(async (text, params) => (await db.query<Record<string, unknown>>(text, params)).rows);
+    } finally {
+      await db.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+  const name = `floor_${++dbSeq}`;
+  const url = await pg!.createDatabase(name);
+  await (await openPostgresStore({ url })).close();
+  const admin = pg!.admin(name);
+  try {
+    return await fn((text, params) => admin.unsafe(text, params as never[]));
+  } finally {
+    await admin.end();
+    await pg!.dropDatabase(name);
+  }
+}
+
+/** The engine floor (see floor.ts), medians over `rounds`. */
+async function measureFloor(engine: Engine, n: number, rounds: number) {
+  const insert: number[] = [];
+  const insertNoFk: number[] = [];
+  const walk: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    await withSchema(engine, async (exec) => {
+      insert.push(await floorInsert(exec, n, config.batch, false));
+      walk.push(await floorWalk(exec, n, config.traceRepeats));
+    });
+    await withSchema(engine, async (exec) => {
+      insertNoFk.push(await floorInsert(exec, n, config.batch, true));
+    });
+  }
+  const floor = { insert: median(insert), insertNoFk: median(insertNoFk), walkMs: median(walk) };
+  log(`${engine} floor: ${JSON.stringify(floor)}`);
+  return floor;
 }
 
 async function withMltraceEngine<T>(engine: Engine, fn: (e: MltraceEngine) => Promise<T>): Promise<T> {
@@ -398,6 +443,8 @@ async function main() {
     diamond: diamond(config.diamondLevels),
     store: store(config.pipelines, config.pipelineLength, config.storeSamples),
   };
+  // The chain the trace target and the engine floor are judged on.
+  const chain1k = workloads.chains.find((w) => w.key === 'chain1k') ?? workloads.chains[0]!;
   log(`config ${JSON.stringify(config)}`);
   if (config.engines.includes('postgres')) {
     // autovacuum off: statistics then depend only on what the store does, not on when the
@@ -405,6 +452,7 @@ async function main() {
     pg = await startBenchPostgres(['-c', 'autovacuum=off']);
   }
   const explains: string[] = [];
+  const floors = new Map<Engine, Awaited<ReturnType<typeof measureFloor>>>();
   let plans: string | undefined;
   try {
     for (const engine of config.engines) {
@@ -421,6 +469,7 @@ async function main() {
       await scenario(engine, workloads.diamond, config.rounds);
       for (const w of workloads.chains.slice(1)) await scenario(engine, w, config.rounds);
       await scenario(engine, workloads.store, config.storeRounds);
+      floors.set(engine, await measureFloor(engine, chain1k.runs.length, config.rounds));
     }
     if (pg && !flags['no-explain']) {
       log('diagnosis on PostgreSQL (auto_explain)');
@@ -521,7 +570,7 @@ async function main() {
   // Targets, judged on what was measured; both trace states are reported.
   const targets: string[] = [];
   const verdict = (ok: boolean) => (ok ? 'MET' : 'MISSED');
-  const c1k = config.chains.includes(1000) ? 'chain1k' : workloads.chains[0]!.key;
+  const c1k = chain1k.key;
   for (const engine of config.engines) {
     const ek = engineKey(engine);
     // Every scenario where both systems ingested, not only the 1k chain: mltrace's cost per run
@@ -557,6 +606,26 @@ async function main() {
     );
   }
 
+  // The engine floor beside what the targets need of it.
+  const floorNotes: string[] = [];
+  for (const [engine, floor] of floors) {
+    const ek = engineKey(engine);
+    figures[`floor_insert_runs_per_s_${ek}_${c1k}`] = round2(floor.insert);
+    figures[`floor_insert_runs_per_s_${ek}_${c1k}_no_fk`] = round2(floor.insertNoFk);
+    figures[`floor_walk_ms_${ek}_${c1k}`] = round2(floor.walkMs);
+    const ingest = figures[`ingest_runs_per_s_mltrace_${ek}_${c1k}`];
+    const trace =
+      figures[`trace_p50_ms_mltrace_${ek}_${c1k}`] ??
+      figures[`trace_p50_ms_mltrace_${ek}_${c1k}_raised_limit`];
+    const needs = [
+      ingest === undefined ? '' : `100x mltrace's ingest is ${fmt(ingest * 100)} runs/s`,
+      trace === undefined ? '' : `20x its trace is ${fmt(trace / 20)} ms`,
+    ].filter(Boolean);
+    floorNotes.push(
+      `engine floor, ${engineLabel(engine)} (bench/store/floor.ts: the store's schema alone, one statement per batch of ${config.batch} writing the rows of ${chain1k.label} with each edge named by the client, no inference, upsert, staleness or validation): ${fmt(floor.insert)} runs/s with the schema's foreign keys, ${fmt(floor.insertNoFk)} without; a recursive walk that only counts the chain's runs ${fmt(floor.walkMs)} ms.${needs.length ? ` For the targets: ${needs.join('; ')}.` : ''}`,
+    );
+  }
+
   const fitText = [...fits]
     .map(
       ([e, f]) =>
@@ -565,6 +634,7 @@ async function main() {
     .join('; ');
   const notes = [
     ...targets.map((t) => `target: ${t}`),
+    ...floorNotes,
     ...wrong.map((w) => `WRONG TRACE: ${w}`),
     `Interleaved: per scenario and round, mltrace, ours batched and ours one-per-run run back to back, the order reversed every other round, each on an empty database; medians over rounds (${config.rounds} rounds; the large store ${config.storeRounds}; ours one-per-run and traces before ANALYZE one round on scenarios of ${config.large} runs or more).`,
     'Timed inside each process: ours around logRuns/logRun/trace in Node; mltrace around its Store calls in Python (interpreter start-up, imports and Store() construction excluded).',
