@@ -8,6 +8,8 @@
  * - Walk: a recursive query that only counts the chain's runs, and returns none of their content.
  */
 
+import { median } from '../lib/report.js';
+
 /** Runs one SQL statement with parameters on a raw connection. */
 export type Exec = (text: string, params?: unknown[]) => Promise<Array<Record<string, unknown>>>;
 
@@ -54,7 +56,7 @@ export async function floorInsert(
 ): Promise<number> {
   if (withoutForeignKeys) {
     const fks = await exec(
-      `SELECT conrelid::regclass::text AS t, conname AS c FROM pg_constraint WHERE contype = 'f'`,
+      `SELECT conrelid::regclass::text AS t, format('%I', conname) AS c FROM pg_constraint WHERE contype = 'f'`,
     );
     for (const { t, c } of fks) await exec(`ALTER TABLE ${t} DROP CONSTRAINT ${c}`);
   }
@@ -85,5 +87,5 @@ export async function floorWalk(exec: Exec, n: number, repeats: number): Promise
     times.push(performance.now() - start);
     if (row?.n !== n) throw new Error(`floor walk returned ${String(row?.n)} runs, expected ${n}`);
   }
-  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
+  return median(times);
 }

@@ -12,20 +12,21 @@ export interface PointerRow {
 }
 
 /**
- * JSON text of a value, for `jsonb_array_elements`/`jsonb_to_recordset`: one parameter, any size.
- * Sent as text and cast in SQL, so no driver's own jsonb serializer encodes it a second time.
+ * JSON text of a value, cast to `jsonb`: for values stored as jsonb (a policy, a sync cursor)
+ * and short lists read with `jsonb_array_elements_text` (tags, reasons, ids). Sent as text and
+ * cast in SQL, so no driver's own jsonb serializer encodes it a second time.
  */
 export const jsonParam = (value: unknown) => sql`${JSON.stringify(value)}::text::jsonb`;
 
 /**
- * JSON text of a list, for `json_to_recordset`/`json_array_elements_text`: the write path's bulk
- * parameter. `json`, not `jsonb`: each list is read once, and skipping jsonb's binary conversion
- * halves the server's parse time (500 runs: ~8 -> ~4 ms). A row's null fields are left out (the
- * recordset reads them as null), which shrinks a typical run's row by half; nested values (a
- * run's metadata) are kept as they are.
+ * The write path's bulk parameter: a list of rows (or of plain values) as JSON text, for
+ * `json_to_recordset`/`json_array_elements_text`. `json`, not `jsonb`: each list is read once,
+ * so jsonb's binary conversion would be wasted work. Each row's own null fields are left out,
+ * since the recordset reads a missing field as null; values nested in a field (a run's
+ * metadata) are kept as they are.
  */
-export const jsonList = (items: unknown[]) =>
-  sql`${JSON.stringify(items.map((item) => (isRow(item) ? withoutNulls(item) : item)))}::text::json`;
+export const jsonRows = (rows: unknown[]) =>
+  sql`${JSON.stringify(rows.map((row) => (isRow(row) ? withoutNulls(row) : row)))}::text::json`;
 
 const isRow = (item: unknown): item is Record<string, unknown> =>
   typeof item === 'object' && item !== null && !Array.isArray(item);

@@ -14,7 +14,7 @@ import {
 import { type SQL, sql } from 'drizzle-orm';
 import type { LogResult } from './api.js';
 import type { Database } from './database.js';
-import { jsonList } from './rows.js';
+import { jsonRows } from './rows.js';
 
 interface PreparedPointer {
   uri: string;
@@ -218,7 +218,7 @@ export async function writeRuns(
   const runRows = await tx.rows<{ id: unknown; run_key: string; created: unknown; started_at: string }>(sql`
     WITH new_components AS (
       INSERT INTO components (name)
-      SELECT DISTINCT value FROM json_array_elements_text(${jsonList(runs.map((r) => r.component))})
+      SELECT DISTINCT value FROM json_array_elements_text(${jsonRows(runs.map((r) => r.component))})
       ON CONFLICT (name) DO NOTHING
     )
     INSERT INTO component_runs (run_key, component, source, status, started_at, ended_at, attempt,
@@ -227,7 +227,7 @@ export async function writeRuns(
     SELECT run_key, component, source, status, started_at, ended_at, attempt, git_commit, code_hash,
       code_snapshot, error_message, error_type, notes, namespace, workflow_id, workflow_run_id,
       workflow_type, task_queue, parent_workflow_id, root_workflow_id, coalesce(metadata, '{}')
-    FROM json_to_recordset(${jsonList(runs.map(({ inputs: _i, outputs: _o, depends_on: _d, infer: _f, ...row }) => row))})
+    FROM json_to_recordset(${jsonRows(runs.map(({ inputs: _i, outputs: _o, depends_on: _d, infer: _f, ...row }) => row))})
       AS r(ord int, run_key text, component text, source text, status text, started_at timestamptz,
         ended_at timestamptz, attempt int, git_commit text, code_hash text, code_snapshot text,
         error_message text, error_type text, notes text, namespace text, workflow_id text,
@@ -295,7 +295,7 @@ export async function writeRuns(
     // edges already made stay frozen. (The first such producer to arrive wins.)
     await tx.rows(sql`
       WITH output_links AS MATERIALIZED (
-        SELECT * FROM json_to_recordset(${jsonList(outputLinks)})
+        SELECT * FROM json_to_recordset(${jsonRows(outputLinks)})
           AS l(run_id bigint, pointer_id bigint, uri text, version text, started_at timestamptz)
       ),
       new_outputs AS (
@@ -340,12 +340,12 @@ export async function writeRuns(
   // version; for an input of unknown version, of any version. Always the latest that started no
   // later than the consumer, and never the consumer itself. Then mltrace's two staleness rules,
   // computed once, when the edge is made: the dependency is older than the threshold, or its
-  // component has fresher runs that began before this run. Every run is looked up by its key
-  // (lateral, fenced): a batch reads runs inserted moments ago, which a plan made from the last
-  // statistics may think absent, and would then scan for, once per input.
+  // component has fresher runs that began before this run. Every run is read by its id, the
+  // primary key (lateral, fenced): a batch reads runs inserted moments ago, which a plan made
+  // from the last statistics may think absent, and would then scan for, once per input.
   await tx.rows(sql`
     WITH input_links AS MATERIALIZED (
-      SELECT * FROM json_to_recordset(${jsonList(inputLinks)})
+      SELECT * FROM json_to_recordset(${jsonRows(inputLinks)})
         AS l(run_id bigint, pointer_id bigint, uri text, version text, started_at timestamptz, infer boolean)
     ),
     new_inputs AS (
@@ -378,7 +378,7 @@ export async function writeRuns(
       CROSS JOIN LATERAL (SELECT id, component, started_at FROM component_runs WHERE id = prod.id OFFSET 0) pr
       UNION
       SELECT e.run_id, e.started_at, pr.id, pr.component, pr.started_at
-      FROM json_to_recordset(${jsonList(explicit)}) AS e(run_id bigint, key text, started_at timestamptz)
+      FROM json_to_recordset(${jsonRows(explicit)}) AS e(run_id bigint, key text, started_at timestamptz)
       CROSS JOIN LATERAL (
         SELECT id, component, started_at FROM component_runs pr WHERE pr.run_key = e.key OFFSET 0) pr
       WHERE pr.id <> e.run_id
@@ -430,7 +430,7 @@ async function writePointers(tx: Database, runs: PreparedRun[]): Promise<Map<str
     CROSS JOIN LATERAL (
       SELECT id, uri, version FROM io_pointers p WHERE p.uri = q.uri AND p.version = q.version OFFSET 0) p`;
   const recordset = (list: PreparedPointer[], alias: string) =>
-    sql`json_to_recordset(${jsonList(list)}) AS ${sql.raw(alias)}(uri text, version text, type text)`;
+    sql`json_to_recordset(${jsonRows(list)}) AS ${sql.raw(alias)}(uri text, version text, type text)`;
   read(
     await tx.rows(sql`
       WITH list AS MATERIALIZED (SELECT uri, version, type FROM ${recordset([...pointers.values()], 'p')}),
@@ -457,7 +457,7 @@ async function writePointers(tx: Database, runs: PreparedRun[]): Promise<Map<str
 async function checkExplicitTargets(tx: Database, explicit: Array<{ key: string }>): Promise<void> {
   const keys = [...new Set(explicit.map((e) => e.key))];
   const found = await tx.rows<{ run_key: string }>(sql`SELECT run_key FROM component_runs
-    WHERE run_key IN (SELECT value FROM json_array_elements_text(${jsonList(keys)}))`);
+    WHERE run_key IN (SELECT value FROM json_array_elements_text(${jsonRows(keys)}))`);
   const known = new Set(found.map((r) => r.run_key));
   const unknown = keys.filter((k) => !known.has(k));
   if (unknown.length > 0) {
