@@ -26,10 +26,10 @@ export const jsonParam = (value: unknown) => sql`${JSON.stringify(value)}::text:
  * metadata) are kept as they are.
  */
 export const jsonRows = (rows: unknown[]) =>
-  sql`${JSON.stringify(rows.map((row) => (isRow(row) ? withoutNulls(row) : row)))}::text::json`;
+  sql`${JSON.stringify(rows.map((row) => (isPlainObject(row) ? withoutNulls(row) : row)))}::text::json`;
 
-const isRow = (item: unknown): item is Record<string, unknown> =>
-  typeof item === 'object' && item !== null && !Array.isArray(item);
+export const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function withoutNulls(row: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};

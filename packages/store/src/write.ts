@@ -14,7 +14,7 @@ import {
 import { type SQL, sql } from 'drizzle-orm';
 import type { LogResult } from './api.js';
 import type { Database } from './database.js';
-import { jsonRows } from './rows.js';
+import { isPlainObject, jsonRows } from './rows.js';
 
 interface PreparedPointer {
   uri: string;
@@ -82,9 +82,6 @@ function preparePointers(
   }
   return [...out.values()];
 }
-
-const isPlainObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** Field types a caller in plain JavaScript (or JSON) can get wrong, checked before any SQL. */
 function checkTypes(run: ComponentRunInput, where: string): void {
