@@ -8,7 +8,7 @@ import { MlflowClient } from '@mltrace/mlflow';
 import { startRetraining } from '@mltrace/retraining';
 import type { LineageStore } from '@mltrace/store';
 import { openPostgresStore } from '@mltrace/store/postgres';
-import { mlflowTrackingUri, temporalAddress, testDatabaseUrl } from '@mltrace/test-helpers';
+import { eventually, mlflowTrackingUri, temporalAddress, testDatabaseUrl } from '@mltrace/test-helpers';
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -139,6 +139,15 @@ describe('a worker killed in the middle of training', () => {
     // attempt (if its start was recorded before the kill) never succeeded and produced nothing.
     const { runId } = await handle.describe();
     const keyOf = (attempt: number) => `temporal:default/retrain-${model}/${runId}/${activityId}/${attempt}`;
+    // The worker writes lineage in the background (a flush every 500 ms), so the last activities'
+    // runs may land just after the workflow's result: wait for the alias's lineage to reach training.
+    await eventually(
+      async () =>
+        (await store.trace({ uri: `models:/${model}@champion` })).runs.some(
+          (run) => run.runKey === keyOf(finalAttempt),
+        ),
+      "the champion's lineage to be written",
+    );
     const retried = await store.run(keyOf(finalAttempt));
     expect(retried.status).toBe('succeeded');
     expect(retried.outputs.map((p) => p.uri)).toEqual([`runs:/${result.trainingRunId}/model`]);
