@@ -6,6 +6,11 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: [
+      // Tests live beside each package in test/, apart from the shipped src/.
+      'packages/*/test/**/*.test.ts',
+      'bridges/*/test/**/*.test.ts',
+      'workflows/*/test/**/*.test.ts',
+      'examples/*/test/**/*.test.ts',
       'packages/*/src/**/*.test.ts',
       'bridges/*/src/**/*.test.ts',
       'workflows/*/src/**/*.test.ts',
