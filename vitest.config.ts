@@ -11,13 +11,9 @@ export default defineConfig({
       'bridges/*/test/**/*.test.ts',
       'workflows/*/test/**/*.test.ts',
       'examples/*/test/**/*.test.ts',
-      'packages/*/src/**/*.test.ts',
-      'bridges/*/src/**/*.test.ts',
-      'workflows/*/src/**/*.test.ts',
-      'examples/*/src/**/*.test.ts',
       'tests/**/*.test.ts',
       // Tools that record replay fixtures from real runs, not tests: only when asked for.
-      ...(process.env.MLTRACE_RECORD_HISTORIES === '1' ? ['packages/*/src/**/*.recorder.ts'] : []),
+      ...(process.env.MLTRACE_RECORD_HISTORIES === '1' ? ['packages/*/test/**/*.recorder.ts'] : []),
     ],
     // MLTRACE_TEST_SERVICES=none runs the pure tests alone, without starting any server.
     globalSetup:
