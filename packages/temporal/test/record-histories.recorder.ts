@@ -1,9 +1,9 @@
 /**
  * Records the event histories that replay.test.ts replays. Not a test: vitest includes
  * `*.recorder.ts` files only when MLTRACE_RECORD_HISTORIES=1. Run it once after changing the
- * test workflows (`MLTRACE_RECORD_HISTORIES=1 npx vitest run packages/temporal/src/record-histories.recorder.ts`),
+ * test workflows (`MLTRACE_RECORD_HISTORIES=1 npx vitest run packages/temporal/test/record-histories.recorder.ts`),
  * and commit the
- * files under src/test-histories/ (named `<case>.<plugin config>.json`, config being `sa`
+ * files under test/test-histories/ (named `<case>.<plugin config>.json`, config being `sa`
  * (search attributes on), `default` or `none` (no plugin); each is the JSON history of
  * `temporal workflow show -o json` with the `workflowId` added; then `npx biome check --write` formats them).
  */

@@ -1,5 +1,5 @@
 /**
- * Records the event history of a real run as a replay fixture under `src/test-histories/`, when
+ * Records the event history of a real run as a replay fixture under `test/test-histories/`, when
  * `MLTRACE_RECORD_HISTORIES=1` (recorded once, then committed; every test run replays them).
  *
  * The files hold the History message as protobufjs writes it (`toObject` with longs, enums and

@@ -116,7 +116,7 @@ function fileUri(path: string): string {
  * when the decision promotes.
  *
  * Queries: `status`, `decision`, `lineage`. Any change to the commands this function issues must be
- * guarded by `patched()`: the committed histories under `src/test-histories/` are replayed on every
+ * guarded by `patched()`: the committed histories under `test/test-histories/` are replayed on every
  * test run.
  */
 export async function retrainingWorkflow(input: RetrainingInput): Promise<RetrainingResult> {
