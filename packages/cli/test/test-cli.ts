@@ -3,7 +3,6 @@
  * a temporary MLTRACE_HOME, or as the built binary.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -96,16 +95,14 @@ export async function removeTemplate(): Promise<void> {
   await rm(home, { recursive: true, force: true });
 }
 
-/** The built binary, `packages/cli/dist/bin.js`. */
-export const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+/** The `mltrace` command as npm links it: `packages/cli/bin/mltrace.js`, which runs `dist/bin.js`. */
+export const BIN = fileURLToPath(new URL('../bin/mltrace.js', import.meta.url));
 
 /** Runs the built binary with `node`, as a user would. */
 export function runBin(
   args: string[],
   options: { cwd: string; env: Record<string, string | undefined>; stdin?: string },
 ): Promise<CliResult> {
-  if (!existsSync(BIN))
-    throw new Error(`${BIN} is missing: build first (npx turbo run build --filter=@mltrace/cli)`);
   return new Promise((resolve, reject) => {
     const child = execFile(
       process.execPath,
