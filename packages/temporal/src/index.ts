@@ -46,6 +46,13 @@ export type {
 export { resolveOptions } from './options.js';
 export { createMltracePlugin, MltracePlugin, workflowInterceptorModule } from './plugin.js';
 export { type Json, previewValue, scrubText } from './sanitize.js';
+export {
+  checkTemporalSdk,
+  installedTemporalSdk,
+  isSupportedTemporalSdk,
+  TEMPORAL_SDK_PACKAGES,
+  TEMPORAL_SDK_RANGE,
+} from './sdk.js';
 export { LINEAGE_HEADER, type LineageHeader } from './workflow/header.js';
 export { findPointers, looksLikePointer } from './workflow/pointers.js';
 export { DEFAULT_REDACT_KEYS, REDACTED, scrubUri, secretKeyTest } from './workflow/redact.js';

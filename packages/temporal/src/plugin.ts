@@ -8,6 +8,7 @@ import { ActivityRecorder } from './activity.js';
 import { MltraceWorkflowClientInterceptor } from './client.js';
 import { gitCommitOf } from './git.js';
 import { type MltracePluginOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import { checkTemporalSdk } from './sdk.js';
 import { LineageWriter, type WriterStats } from './writer.js';
 
 /**
@@ -59,10 +60,13 @@ export class MltracePlugin extends SimplePlugin {
   }
 
   /**
-   * Adds the interceptors and registers the worker's activities (their `component()` specs and
-   * code); resolves the git commit once and starts the writer (replaying any leftover spool).
+   * Checks the installed Temporal SDK is within the peer range (a `ConfigError`
+   * naming the range when not), adds the interceptors and registers the worker's activities
+   * (their `component()` specs and code); resolves the git commit once and starts the writer
+   * (replaying any leftover spool).
    */
   override configureWorker(options: WorkerOptions): WorkerOptions {
+    checkTemporalSdk();
     this.recorder.register(options.activities);
     const recorder = this.recorder;
     const worker = options.identity ?? `${process.pid}@${hostname()}`;
