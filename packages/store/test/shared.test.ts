@@ -89,7 +89,7 @@ describe('the embedded store shared by several processes', () => {
     const first = startWriter(home, 'a', 150, 20);
     children.push(first.child);
     // The first one owns the directory (it boots PGlite); the others join while it writes.
-    await eventually(() => expect(first.acked.length).toBeGreaterThan(5), { timeoutMs: 120_000 });
+    await eventually(() => first.acked.length > 5, 'the first writer to write', 120_000);
     expect(await ownerPid(home)).toBe(first.child.pid);
     const second = startWriter(home, 'b', 60);
     const third = startWriter(home, 'c', 60);
@@ -109,12 +109,12 @@ describe('the embedded store shared by several processes', () => {
   it('after the owner is killed with SIGKILL mid-writes, the next process takes over and every acknowledged write is there', async () => {
     const owner = startWriter(home, 'owner', 100_000);
     children.push(owner.child);
-    await eventually(() => expect(owner.acked.length).toBeGreaterThan(20), { timeoutMs: 120_000 });
+    await eventually(() => owner.acked.length > 20, 'the owner to write', 120_000);
     expect(await ownerPid(home)).toBe(owner.child.pid);
     // A client writing through the owner's socket while the owner is killed.
     const client = startWriter(home, 'client', 400, 2);
     children.push(client.child);
-    await eventually(() => expect(client.acked.length).toBeGreaterThan(20), { timeoutMs: 60_000 });
+    await eventually(() => client.acked.length > 20, 'the client to write', 60_000);
 
     owner.child.kill('SIGKILL');
     const killed = await owner.exited;
