@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import type { CommandBody, Wrap } from './command.js';
 import { registerBackfill } from './commands/backfill.js';
 import { registerComponents } from './commands/components.js';
+import { registerExport } from './commands/export.js';
 import { registerFlags } from './commands/flags.js';
 import { registerImport } from './commands/import.js';
 import { registerLineage } from './commands/lineage.js';
@@ -85,6 +86,7 @@ Exit codes: 0 ok, 1 unexpected, 2 invalid input or usage, 3 not found, 4 unavail
   for (const register of [
     registerLog,
     registerImport,
+    registerExport,
     registerRuns,
     registerLineage,
     registerFlags,

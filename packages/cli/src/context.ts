@@ -1,6 +1,5 @@
 import type { Logger } from '@mltrace/core';
 import type { LineageStore } from '@mltrace/store';
-import { openStore } from '@mltrace/store';
 import type { CliIo, Writable } from './io.js';
 
 /** What every command gets: the injected I/O and the store, opened on first use. */
@@ -104,9 +103,13 @@ export class StoreHolder {
 
   constructor(private readonly injected?: LineageStore) {}
 
-  open(io: CliIo, url: string | undefined): Promise<LineageStore> {
+  open(io: CliIo, url: string | undefined, logger: Logger): Promise<LineageStore> {
     if (this.injected) return Promise.resolve(this.injected);
-    this.opened ??= openStore({ url, cwd: io.cwd, env: io.env });
+    // Loaded on first use: `mltrace --help` and the commands that need no store load none of it,
+    // and on the embedded store a client of a running owner never loads PGlite.
+    this.opened ??= import('@mltrace/store').then(({ openStore }) =>
+      openStore({ url, cwd: io.cwd, env: io.env, logger }),
+    );
     return this.opened;
   }
 
@@ -127,12 +130,13 @@ export function createContext(
   db: string | undefined,
 ): CommandContext {
   const databaseUrl = db?.trim() || io.env.MLTRACE_DATABASE_URL?.trim() || undefined;
+  const logger = stderrLogger(io.stderr, { info: false, debug: isDebug(io.env) });
   return {
     io,
     databaseUrl,
-    logger: stderrLogger(io.stderr, { info: false, debug: isDebug(io.env) }),
+    logger,
     stopSignal: () => stop.get(),
-    store: () => holder.open(io, databaseUrl),
+    store: () => holder.open(io, databaseUrl, logger),
     out: (...lines) => {
       for (const line of lines) io.stdout.write(`${line}\n`);
     },

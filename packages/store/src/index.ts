@@ -14,8 +14,9 @@
  * ```
  * @module
  */
-import { ConfigError } from '@mltrace/core';
+import { ConfigError, type Logger } from '@mltrace/core';
 import type { LineageStore, StoreOptions } from './api.js';
+import { defaultDataDir, openSharedStore } from './shared/index.js';
 
 export type {
   GraphOptions,
@@ -31,6 +32,7 @@ export type {
   StoreOptions,
   Suspect,
 } from './api.js';
+export { defaultDataDir } from './shared/index.js';
 export { MAX_PAGE } from './store.js';
 
 /** Options of {@link openStore}. */
@@ -41,14 +43,21 @@ export interface OpenStoreOptions extends StoreOptions {
   dataDir?: string;
   /** Where MLTRACE_HOME is read. @default process.env */
   env?: Record<string, string | undefined>;
+  /** For the embedded store: where changes of its owner are reported. @default quiet */
+  logger?: Logger;
 }
 
 /** Opens the store a URL names (PostgreSQL), or the embedded PGlite store when there is none. */
 export async function openStore(options: OpenStoreOptions = {}): Promise<LineageStore> {
   const url = options.url?.trim();
   if (!url) {
-    const { openPgliteStore } = await import('./pglite/index.js');
-    return openPgliteStore(options);
+    const dataDir = options.dataDir ?? defaultDataDir(options.env, options.cwd);
+    if (dataDir.startsWith('memory://')) {
+      const { openPgliteStore } = await import('./pglite/index.js');
+      return openPgliteStore({ ...options, dataDir });
+    }
+    // The embedded directory, shared: PGlite is loaded only if this process becomes its owner.
+    return openSharedStore({ ...options, dataDir });
   }
   if (/^postgres(ql)?:\/\//i.test(url)) {
     const { openPostgresStore } = await import('./postgres/index.js');

@@ -10,7 +10,6 @@ import { UsageError } from '../errors.js';
 import { parseRunLine } from '../ndjson.js';
 import { positiveInt } from '../options.js';
 import { plural } from '../render/format.js';
-import { importFromMltrace } from './mltrace-import.js';
 
 interface ImportOptions {
   fromMltrace?: string;
@@ -140,6 +139,8 @@ gitCommit, attempt, error {message, type}, metadata, dependsOn (run keys), workf
       wrap(async (ctx, file: string | undefined, options: ImportOptions) => {
         if (options.fromMltrace !== undefined) {
           if (file !== undefined) throw new UsageError('give a FILE or --from-mltrace URL, not both');
+          // Loaded here: it brings postgres.js, which the other commands do without.
+          const { importFromMltrace } = await import('./mltrace-import.js');
           return importFromMltrace(ctx, options.fromMltrace, {
             batchSize: options.batchSize,
             json: options.json ?? false,

@@ -1,7 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { redactUrl } from '@mltrace/store/postgres';
 import { examples, type Register } from '../command.js';
 import type { CommandContext } from '../context.js';
 import { plural } from '../render/format.js';
@@ -30,9 +29,10 @@ async function migrate(ctx: CommandContext): Promise<MigrateResult> {
   const url = ctx.databaseUrl;
   let database: string;
   if (url) {
+    const { redactUrl } = await import('@mltrace/store/postgres');
     database = redactUrl(url);
   } else {
-    const { defaultDataDir } = await import('@mltrace/store/pglite');
+    const { defaultDataDir } = await import('@mltrace/store');
     database = defaultDataDir(ctx.io.env, ctx.io.cwd);
   }
   return { database, applied: [...store.migrated], migrations };

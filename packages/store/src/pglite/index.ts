@@ -1,6 +1,7 @@
 /**
- * `@mltrace/store/pglite`: the embedded lineage store (PGlite: PostgreSQL in WebAssembly, in
- * this process). The default for a single machine: no server to run.
+ * `@mltrace/store/pglite`: the embedded lineage store (PGlite: PostgreSQL in WebAssembly). The
+ * default for a single machine: no server to run. Any number of processes may open one
+ * directory at once: the first owns it and serves it to the others on a unix socket.
  *
  * @example
  * ```ts
@@ -9,51 +10,53 @@
  * ```
  * @module
  */
-import { mkdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { UnavailableError } from '@mltrace/core';
+import { type Logger, UnavailableError } from '@mltrace/core';
 import type { LineageStore, StoreOptions } from '../api.js';
+import { defaultDataDir, openSharedStore } from '../shared/index.js';
 import { createStore } from '../store.js';
 import { pgliteDatabase } from './session.js';
+
+export { defaultDataDir };
 
 /** Options of {@link openPgliteStore}. */
 export interface PgliteStoreOptions extends StoreOptions {
   /**
-   * Where the database lives: a directory, or `memory://` for a throwaway store.
+   * Where the database lives: a directory, or `memory://` for a throwaway store of this process.
    * @default `$MLTRACE_HOME/lineage`, else `.mltrace/lineage` under the current directory
    */
   dataDir?: string;
   /** Read MLTRACE_HOME from here. @default process.env */
   env?: Record<string, string | undefined>;
-}
-
-/** The default embedded database directory. */
-export function defaultDataDir(
-  env: Record<string, string | undefined> = process.env,
-  cwd = process.cwd(),
-): string {
-  return join(env.MLTRACE_HOME ? resolve(cwd, env.MLTRACE_HOME) : join(cwd, '.mltrace'), 'lineage');
+  /** Where changes of the directory's owner are reported. @default quiet */
+  logger?: Logger;
 }
 
 /**
- * Opens (and migrates) the embedded store. One process at a time may open a directory: PGlite
- * is single-user, so a worker and the CLI share lineage through PostgreSQL instead.
+ * Opens (and migrates) the embedded store. A directory is shared by every process that opens
+ * it: the first to open it owns it (PGlite runs there) and serves it on a unix socket
+ * (`<dataDir>.socket/`); the others connect to it through postgres.js. When the owner exits,
+ * the next process to use the store takes it over; an owner killed outright leaves a lock
+ * (`<dataDir>.lock`) that the next opener recognises as dead and recovers. A directory that
+ * cannot be shared (another user's, another machine's, another version's, read-only) fails
+ * with an UnavailableError naming the process that holds it; it is never opened twice.
  */
 export async function openPgliteStore(options: PgliteStoreOptions = {}): Promise<LineageStore> {
   const dataDir = options.dataDir ?? defaultDataDir(options.env, options.cwd);
+  if (!dataDir.startsWith('memory://')) {
+    return openSharedStore({
+      ...options,
+      dataDir,
+      ...(options.logger ? { logger: options.logger } : {}),
+    });
+  }
   let client: PGlite;
   try {
-    if (!dataDir.startsWith('memory://')) await mkdir(dataDir, { recursive: true });
     client = await PGlite.create(dataDir);
   } catch (cause) {
-    throw new UnavailableError(
-      `cannot open the embedded lineage database in ${dataDir}: ${(cause as Error).message}`,
-      {
-        cause,
-        hint: 'is another mltrace process using it? Set MLTRACE_HOME to use another directory',
-      },
-    );
+    throw new UnavailableError(`cannot start an in-memory lineage database: ${(cause as Error).message}`, {
+      cause,
+    });
   }
   const database = pgliteDatabase(client);
   try {

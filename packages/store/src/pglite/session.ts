@@ -34,14 +34,15 @@ function concat(parts: Uint8Array[]): Uint8Array {
  * Built on PGlite's public protocol API (`execProtocol`, `protocol.serialize`,
  * `parse.parseResults`): one call sends Bind, Describe, Execute and Sync (and Parse the first
  * time). PGlite is one session, so locks keep each statement, and each transaction whole, from
- * interleaving with another caller's.
+ * interleaving with another caller's. `lock` is that transaction lock, given when something else
+ * also uses the session (the sharing server's connections take it for each of their batches).
  */
-export function pgliteDatabase(client: PGlite): Database {
+export function pgliteDatabase(client: PGlite, lock: Mutex = new Mutex()): Database {
   const names = new Map<string, string>();
   let counter = 0;
   // One lock for whole transactions (and lone statements), one for each statement's messages:
   // the second also covers two statements a transaction's callback might run at once.
-  const transactions = new Mutex();
+  const transactions = lock;
   const statements = new Mutex();
   const { serialize } = protocol;
 

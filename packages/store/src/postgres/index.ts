@@ -9,11 +9,10 @@
  * @module
  */
 import { ConfigError, UnavailableError } from '@mltrace/core';
-import { PgDialect } from 'drizzle-orm/pg-core';
 import postgres from 'postgres';
 import type { LineageStore, StoreOptions } from '../api.js';
-import type { Database } from '../database.js';
 import { createStore } from '../store.js';
+import { postgresDatabase } from './session.js';
 
 /** Options of {@link openPostgresStore}. */
 export interface PostgresStoreOptions extends StoreOptions {
@@ -42,35 +41,9 @@ export function redactUrl(url: string): string {
   }
 }
 
-const dialect = new PgDialect();
-
 /** postgres.js leaves `?prepare=0` or `PGPREPARE=off` as strings; read them as the words they are. */
 function isOn(value: unknown): boolean {
   return !(value === false || ['false', 'disable', '0', 'off', 'no'].includes(String(value).toLowerCase()));
-}
-
-/**
- * The store's statements, rendered by drizzle and run by postgres.js as named prepared
- * statements (drizzle's `execute` never prepares): each connection parses and plans a statement
- * once, not on every call. For one run, planning the write statements cost more than running
- * them: preparing took one `logRun` from ~5 to ~2 ms.
- */
-function postgresDatabase(
-  sql: postgres.Sql | postgres.TransactionSql,
-  prepare: boolean,
-  close: () => Promise<void>,
-): Database {
-  return {
-    async rows<T>(query: Parameters<Database['rows']>[0]) {
-      const { sql: text, params } = dialect.sqlToQuery(query);
-      return (await sql.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare })) as T[];
-    },
-    transaction(fn) {
-      const run = (tx: postgres.TransactionSql) => fn(postgresDatabase(tx, prepare, async () => {}));
-      return ('savepoint' in sql ? sql.savepoint(run) : sql.begin(run)) as ReturnType<typeof fn>;
-    },
-    close,
-  };
 }
 
 /** Opens (and migrates) a store on PostgreSQL. Throws ConfigError for a bad URL, UnavailableError when unreachable. */
