@@ -22,6 +22,8 @@ export interface WriterStats {
   replayed: number;
   /** Records lost: queue full, spooling off or failing, or rejected by the store as invalid. */
   dropped: number;
+  /** Calls to `store.logRuns` (each a batch; failed ones included). */
+  storeCalls: number;
   /** Failed store calls (each retried or spooled). */
   failedWrites: number;
   /** True while the store is unreachable and new records go to the spool. */
@@ -82,6 +84,7 @@ export class LineageWriter {
   private head = 0;
   private storePromise: Promise<LineageStore> | undefined;
   private pumping: Promise<void> | undefined;
+  private kicked: NodeJS.Immediate | undefined;
   private timer: NodeJS.Timeout | undefined;
   private started = false;
   private startup: Promise<void> | undefined;
@@ -95,6 +98,7 @@ export class LineageWriter {
     spooled: 0,
     replayed: 0,
     dropped: 0,
+    storeCalls: 0,
     failedWrites: 0,
   };
   private lastError: string | undefined;
@@ -208,6 +212,7 @@ export class LineageWriter {
     await this.flush();
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.kicked) clearImmediate(this.kicked);
     this.spool?.dispose();
     if (typeof this.config.store === 'function' && this.storePromise) {
       const store = await this.storePromise.catch(() => undefined);
@@ -215,8 +220,17 @@ export class LineageWriter {
     }
   }
 
+  /**
+   * Starts a background flush on a later turn of the event loop (never in the caller's
+   * microtasks: building records and writing them must not run before the activity that
+   * enqueued them has handed its result to the SDK).
+   */
   private kick(): void {
-    if (!this.pumping) void this.pump(false);
+    if (this.pumping || this.kicked) return;
+    this.kicked = setImmediate(() => {
+      this.kicked = undefined;
+      if (!this.pumping) void this.pump(false);
+    });
   }
 
   private pump(force: boolean): Promise<void> {
@@ -277,6 +291,7 @@ export class LineageWriter {
   /** One store call with the timeout. */
   private async logRuns(runs: ComponentRunInput[]): Promise<void> {
     const store = await withTimeout(this.store(), this.options.writeTimeoutMs);
+    this.counters.storeCalls++;
     await withTimeout(store.logRuns(runs), this.options.writeTimeoutMs);
   }
 
