@@ -28,8 +28,8 @@ async function main(): Promise<void> {
     store: () => new Promise(() => {}), // never answers: nothing leaves the queue
     spoolDir: false,
     gitCommit: false,
-    maxQueueSize: RECORDS * 2,
-    batchSize: RECORDS * 2,
+    maxQueueSize: RECORDS * 4, // the writer drains at half full: stay below
+    batchSize: RECORDS * 4,
     flushIntervalMs: 2_000_000_000,
   });
   const options = plugin.configureWorker({ taskQueue: 'bench-memory', activities: { step } });

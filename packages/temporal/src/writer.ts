@@ -184,7 +184,11 @@ export class LineageWriter {
     }
     if (key !== undefined) this.index.set(key, this.head + this.queue.length);
     this.queue.push({ key, run });
-    if (this.queue.length >= this.options.batchSize) this.kick();
+    if (this.queue.length >= this.options.maxQueueSize / 2) {
+      // Producers that never yield to the event loop (a burst within one macrotask): drain now
+      // rather than drop records when the queue fills.
+      if (!this.pumping) void this.pump(false);
+    } else if (this.queue.length >= this.options.batchSize) this.kick();
     return true;
   }
 
