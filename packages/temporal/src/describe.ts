@@ -11,6 +11,13 @@ export type DescribeOptions = Pick<
   'pointers' | 'redactKeys' | 'maxPayloadChars' | 'maxStringChars' | 'cwd' | 'logger'
 >;
 
+/** The work counters a {@link RunDescriber} increments (see the recorder's stats). */
+export interface DescribeCounters {
+  previews: number;
+  pointerScans: number;
+  hashes: number;
+}
+
 /**
  * Describes what an activity read and wrote: pointers (declared, custom, automatic, added at
  * run time; credentials scrubbed, paths made absolute) and redacted, size-capped previews of
@@ -20,17 +27,22 @@ export class RunDescriber {
   readonly isSecretKey: SecretKeyTest;
   private readonly logger: Logger;
 
-  constructor(private readonly options: DescribeOptions) {
+  constructor(
+    private readonly options: DescribeOptions,
+    private readonly counters: DescribeCounters = { previews: 0, pointerScans: 0, hashes: 0 },
+  ) {
     this.isSecretKey = secretKeyTest(options.redactKeys);
     this.logger = options.logger;
   }
 
   /** A redacted, size-capped copy of a value. */
   preview(value: unknown): Json {
+    this.counters.previews++;
     return previewValue(value, {
       isSecretKey: this.isSecretKey,
       maxStringChars: this.options.maxStringChars,
       maxPayloadChars: this.options.maxPayloadChars,
+      counters: this.counters,
     });
   }
 
@@ -46,6 +58,7 @@ export class RunDescriber {
     result: unknown,
     added: ReadonlyArray<string | PointerInput> = [],
   ): PointerInput[] {
+    this.counters.pointerScans++;
     const found: Array<string | PointerInput> = [];
     const declared = role === 'inputs' ? spec?.inputs : spec?.outputs;
     if (declared) {

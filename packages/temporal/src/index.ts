@@ -24,6 +24,7 @@ export {
   addOutput,
   CHECK_FAILED_TYPE,
   type CheckOutcome,
+  type RecorderStats,
   runKeyOf,
 } from './activity.js';
 export { type BackfillOptions, type BackfillResult, backfill } from './backfill.js';
@@ -44,7 +45,7 @@ export type {
   WriterOptions,
 } from './options.js';
 export { resolveOptions } from './options.js';
-export { createMltracePlugin, MltracePlugin, workflowInterceptorModule } from './plugin.js';
+export { createMltracePlugin, MltracePlugin, type PluginStats, workflowInterceptorModule } from './plugin.js';
 export { type Json, previewValue, scrubText } from './sanitize.js';
 export {
   checkTemporalSdk,

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Context } from '@temporalio/activity';
 import { SimplePlugin } from '@temporalio/plugin';
 import type { Worker, WorkerOptions } from '@temporalio/worker';
-import { ActivityRecorder } from './activity.js';
+import { ActivityRecorder, type RecorderStats } from './activity.js';
 import { MltraceWorkflowClientInterceptor } from './client.js';
 import { gitCommitOf } from './git.js';
 import { type MltracePluginOptions, type ResolvedOptions, resolveOptions } from './options.js';
@@ -20,6 +20,12 @@ export function workflowInterceptorModule(searchAttributes = false): string {
   const js = fileURLToPath(new URL(`./workflow/${name}.js`, import.meta.url));
   if (existsSync(js)) return js;
   return fileURLToPath(new URL(`./workflow/${name}.ts`, import.meta.url));
+}
+
+/** What {@link MltracePlugin.stats} returns. */
+export interface PluginStats extends WriterStats {
+  /** The activity interceptor's counters. */
+  recorder: RecorderStats;
 }
 
 /**
@@ -93,9 +99,13 @@ export class MltracePlugin extends SimplePlugin {
     });
   }
 
-  /** The writer's counters: queued, written, spooled, replayed, dropped... */
-  stats(): WriterStats {
-    return this.writer.stats();
+  /**
+   * The writer's counters (queued, written, spooled, replayed, dropped...) and, under
+   * `recorder`, the activity interceptor's: attempts, and the work done when records are built
+   * (previews, pointer scans, hashes, code snapshots), which never happens on the activity's path.
+   */
+  stats(): PluginStats {
+    return { ...this.writer.stats(), recorder: this.recorder.stats() };
   }
 
   /** Flushes and closes the writer (and the store, if the plugin opened it). */

@@ -8,6 +8,8 @@ export interface PreviewOptions {
   maxStringChars: number;
   /** The JSON of the preview is kept under about this many characters. */
   maxPayloadChars: number;
+  /** Counts the sha256 digests computed. */
+  counters?: { hashes: number };
 }
 
 /** A JSON value. */
@@ -17,7 +19,8 @@ const MAX_DEPTH = 8;
 const MAX_ITEMS = 50;
 const MAX_KEYS = 100;
 
-function sha256(data: string | Uint8Array): string {
+function sha256(data: string | Uint8Array, counters: { hashes: number } | undefined): string {
+  if (counters) counters.hashes++;
   return createHash('sha256').update(data).digest('hex');
 }
 
@@ -56,7 +59,7 @@ export function previewValue(value: unknown, options: PreviewOptions): Json {
     let text = JSON.stringify(preview) ?? 'null';
     if (text.length <= options.maxPayloadChars) return preview;
     const chars = text.length;
-    const digest = sha256(text);
+    const digest = sha256(text, options.counters);
     for (let round = 0; round < 6 && text.length > options.maxPayloadChars; round++) {
       stringChars = Math.max(16, Math.floor(stringChars / 2));
       items = Math.max(2, Math.floor(items / 2));
@@ -87,7 +90,11 @@ function walk(
         if (looksLikeSecretValue(node)) return REDACTED;
         if (node.length <= maxString)
           return node.includes('://') ? scrubUri(node, options.isSecretKey) : node;
-        return { $truncated: scrubText(node.slice(0, maxString)), length: node.length, sha256: sha256(node) };
+        return {
+          $truncated: scrubText(node.slice(0, maxString)),
+          length: node.length,
+          sha256: sha256(node, options.counters),
+        };
       }
       case 'number':
         return Number.isFinite(node) ? node : String(node);
@@ -108,7 +115,7 @@ function walk(
         object instanceof ArrayBuffer
           ? new Uint8Array(object)
           : new Uint8Array(object.buffer, object.byteOffset, object.byteLength);
-      return { $bytes: bytes.byteLength, sha256: sha256(bytes) };
+      return { $bytes: bytes.byteLength, sha256: sha256(bytes, options.counters) };
     }
     if (seen.has(object)) return '[Circular]';
     if (depth >= maxDepth) return Array.isArray(object) ? `[Array(${object.length})]` : '[Object]';

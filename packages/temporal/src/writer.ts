@@ -22,6 +22,8 @@ export interface WriterStats {
   replayed: number;
   /** Records lost: queue full, spooling off or failing, or rejected by the store as invalid. */
   dropped: number;
+  /** Calls to `store.logRuns` (each a batch; failed ones included). */
+  storeCalls: number;
   /** Failed store calls (each retried or spooled). */
   failedWrites: number;
   /** True while the store is unreachable and new records go to the spool. */
@@ -82,6 +84,7 @@ export class LineageWriter {
   private head = 0;
   private storePromise: Promise<LineageStore> | undefined;
   private pumping: Promise<void> | undefined;
+  private kicked: NodeJS.Immediate | undefined;
   private timer: NodeJS.Timeout | undefined;
   private started = false;
   private startup: Promise<void> | undefined;
@@ -95,6 +98,7 @@ export class LineageWriter {
     spooled: 0,
     replayed: 0,
     dropped: 0,
+    storeCalls: 0,
     failedWrites: 0,
   };
   private lastError: string | undefined;
@@ -180,7 +184,11 @@ export class LineageWriter {
     }
     if (key !== undefined) this.index.set(key, this.head + this.queue.length);
     this.queue.push({ key, run });
-    if (this.queue.length >= this.options.batchSize) this.kick();
+    if (this.queue.length >= this.options.maxQueueSize / 2) {
+      // Producers that never yield to the event loop (a burst within one macrotask): drain now
+      // rather than drop records when the queue fills.
+      if (!this.pumping) void this.pump(false);
+    } else if (this.queue.length >= this.options.batchSize) this.kick();
     return true;
   }
 
@@ -208,6 +216,7 @@ export class LineageWriter {
     await this.flush();
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.kicked) clearImmediate(this.kicked);
     this.spool?.dispose();
     if (typeof this.config.store === 'function' && this.storePromise) {
       const store = await this.storePromise.catch(() => undefined);
@@ -215,8 +224,17 @@ export class LineageWriter {
     }
   }
 
+  /**
+   * Starts a background flush on a later turn of the event loop (never in the caller's
+   * microtasks: building records and writing them must not run before the activity that
+   * enqueued them has handed its result to the SDK).
+   */
   private kick(): void {
-    if (!this.pumping) void this.pump(false);
+    if (this.pumping || this.kicked) return;
+    this.kicked = setImmediate(() => {
+      this.kicked = undefined;
+      if (!this.pumping) void this.pump(false);
+    });
   }
 
   private pump(force: boolean): Promise<void> {
@@ -277,6 +295,7 @@ export class LineageWriter {
   /** One store call with the timeout. */
   private async logRuns(runs: ComponentRunInput[]): Promise<void> {
     const store = await withTimeout(this.store(), this.options.writeTimeoutMs);
+    this.counters.storeCalls++;
     await withTimeout(store.logRuns(runs), this.options.writeTimeoutMs);
   }
 
