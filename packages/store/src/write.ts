@@ -410,6 +410,10 @@ export async function writeRuns(
                 HAVING count(*) > 1)
         END AS message
       FROM inserted i JOIN candidates c USING (run_id, depends_on_run_id)
+      -- Runs a bridge read from a versioned history (DVC locks and GTO tags, the MLflow registry)
+      -- name the versions they used on purpose: a newer or older version is no staleness there.
+      WHERE NOT EXISTS (
+        SELECT 1 FROM component_runs cr WHERE cr.id = c.run_id AND cr.source IN ('dvc', 'mlflow'))
     )
     UPDATE component_runs r SET stale = r.stale || s.messages
     FROM (SELECT run_id, array_agg(message ORDER BY depends_on_run_id) AS messages

@@ -2,7 +2,8 @@
  * Staleness means a re-run of a step over the same outputs (issue 21): a dependency is stale when
  * its component wrote one of its outputs again, at another version, before the consumer began.
  * Runs of one component over other outputs (the versions of a registered model, the promotions of
- * an alias, GTO tags) are not fresher runs of each other. Run on PGlite and on PostgreSQL.
+ * an alias, GTO tags) are not fresher runs of each other, and runs a bridge read from a versioned
+ * history (source dvc, mlflow) are never stale. Run on PGlite and on PostgreSQL.
  */
 import type { ComponentRunInput, PointerInput } from '@mltrace/core';
 import { testDatabaseUrl } from '@mltrace/test-helpers';
@@ -119,6 +120,26 @@ for (const [driver, open] of drivers) {
       const run = await store.run(assign.id);
       expect(run.dependsOn).toEqual([r100.id]);
       expect(run.stale).toEqual([]);
+    });
+
+    it('gives no warning to runs a bridge read from a versioned history (a GTO tag of an older commit)', async () => {
+      const id = tag();
+      const model = `file:///repo-${id}/model.pkl`;
+      const train = `train-${id}`;
+      const first = await store.logRun({
+        ...step(train, 0, [], [{ uri: model, version: 'h1' }]),
+        source: 'dvc',
+      });
+      await store.logRun({ ...step(train, 1, [], [{ uri: model, version: 'h2' }]), source: 'dvc' });
+      // `gto register fraud <first commit>` after the second training, and 40 days later.
+      for (const minute of [2, 41 * 24 * 60]) {
+        const registered = await store.logRun({
+          ...step(`gto ${id}`, minute, [{ uri: model, version: 'h1' }], [`gto:${id}@v1.0.${minute}`]),
+          source: 'dvc',
+        });
+        expect((await store.run(registered.id)).dependsOn).toEqual([first.id]);
+        expect((await store.run(registered.id)).stale).toEqual([]);
+      }
     });
 
     it("keeps mltrace's 'was run D days ago' rule as it was", async () => {
