@@ -431,14 +431,14 @@ async function readWith(
     commit: LoggedCommit,
     origin: { file: string; commit: string },
   ) {
+    const definitions = definitionsAt(commit.sha, change.path);
     let lock: LockFile;
     try {
-      lock = parseLockFile(text, origin, definitionsAt(commit.sha, change.path));
+      lock = parseLockFile(text, origin, definitions);
     } catch (error) {
       lockPrints.set(change.after!, undefined);
       throw error;
     }
-    lockPrints.set(change.after!, new Map(lock.stages.map((stage) => [stage.name, stage.fingerprint])));
     const parents = change.before.map((blob) => {
       if (!blob) return new Map<string, string>();
       if (!lockPrints.has(blob)) {
@@ -447,6 +447,27 @@ async function readWith(
       }
       return lockPrints.get(blob);
     });
+    // DVC drops a stage's lock entry only with its definition (`dvc remove`): an entry that is gone
+    // while dvc.yaml still defines the stage means the file was cut short or edited by hand.
+    const present = new Set(lock.stages.map((stage) => stage.name));
+    for (const prints of parents) {
+      for (const name of prints?.keys() ?? []) {
+        // foreach and matrix stages (`name@key`) by their definition's name.
+        const defined =
+          definitions?.has(name) || definitions?.has(name.slice(0, Math.max(0, name.indexOf('@'))));
+        if (present.has(name) || !defined) continue;
+        lockPrints.set(change.after!, undefined);
+        throw new DvcFileError(
+          change.path,
+          commit.sha,
+          `stage ${name} is defined in dvc.yaml and was in the parent commit's dvc.lock, but its entry is gone (DVC removes it only with the stage, \`dvc remove\`): the file looks cut short`,
+          {
+            hint: 'DVC sees the stage as never run (`dvc status`); run `dvc repro` and commit the lock file it writes',
+          },
+        );
+      }
+    }
+    lockPrints.set(change.after!, new Map(lock.stages.map((stage) => [stage.name, stage.fingerprint])));
     const remote = remoteFor(commit.sha, dirOf(change.path));
     const runs: ComponentRunInput[] = [];
     for (const stage of lock.stages) {
