@@ -9,6 +9,7 @@ import { type ComponentRunInput, dvcRunKey, InvalidInputError, type PointerInput
 import { type DvcConfig, mergeDvcConfigs, parseDvcConfig } from './config.js';
 import { DvcFileError, shortSha } from './errors.js';
 import {
+  type DvcEntry,
   type DvcFile,
   dvcFileKind,
   type LockFile,
@@ -486,7 +487,20 @@ async function readWith(
   ): ComponentRunInput {
     history.counts.stages++;
     const dir = dirOf(lock.file);
-    const deps = stage.deps.map((entry) => describeEntry(entry, root, dir, remote));
+    // A remote URL only for what DVC caches: a dependency gets one when it is a cached output of a
+    // stage of this lock (as `dvc get --show-url` finds it); a git-tracked file (`src/train.py`)
+    // has none.
+    const cached = new Map<string, DvcEntry>();
+    for (const other of lock.stages)
+      for (const out of other.outs)
+        if (out.repoPath !== undefined && out.cache !== false) cached.set(out.repoPath, out);
+    const deps = stage.deps.map((entry) => {
+      const output = entry.repoPath === undefined ? undefined : cached.get(entry.repoPath);
+      if (!output) return describeEntry(entry, root, dir, undefined);
+      const withFlags: DvcEntry = { ...entry };
+      if (output.remote !== undefined) withFlags.remote = output.remote;
+      return describeEntry(withFlags, root, dir, remote);
+    });
     const outs = stage.outs.map((entry) => describeEntry(entry, root, dir, remote));
     return {
       component: stage.address,
