@@ -11,6 +11,9 @@ import { createDvcWorkspace, type DvcWorkspace } from '@mltrace/test-helpers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readDvcHistory } from '../src/history.js';
 
+/** DVC's template, written so that it is no JS template. */
+const OS = '$' + '{item.os}';
+
 describe('DVC files DVC accepts', { timeout: 600_000 }, () => {
   let ws: DvcWorkspace;
   let applied: string;
@@ -42,11 +45,11 @@ describe('DVC files DVC accepts', { timeout: 600_000 }, () => {
         '  build:',
         '    matrix:',
         '      os: [linux, mac]',
-        '    cmd: mkdir -p dist && echo ${item.os} > dist/${item.os}.txt',
+        `    cmd: mkdir -p dist && echo ${OS} > dist/${OS}.txt`,
         '    deps:',
         '      - model.pkl',
         '    outs:',
-        '      - dist/${item.os}.txt',
+        `      - dist/${OS}.txt`,
         '',
       ].join('\n'),
     );
@@ -85,7 +88,7 @@ describe('DVC files DVC accepts', { timeout: 600_000 }, () => {
     expect(lr).toBe(0.5);
     const history = await readDvcHistory({ repo: ws.dir });
     const train = history.runs.find((r) => r.component === 'train' && r.gitCommit === applied);
-    expect((train?.metadata?.dvc as { params: unknown }).params).toEqual({
+    expect((train?.metadata?.dvc as { params?: unknown } | undefined)?.params).toEqual({
       'params.yaml': { 'train.lr': lr },
     });
   });
