@@ -8,6 +8,7 @@ import { posix } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { DvcFileError } from './errors.js';
 import { parseDvcYamlFast } from './fast-yaml.js';
+import { type DvcSchemaKind, describeViolation, validateDvcSchema } from './schema.js';
 
 /**
  * How a hash was computed: `md5` (DVC 3, `hash: md5`: the plain md5 of the bytes),
@@ -104,6 +105,12 @@ export interface StageDefinition {
   wdir?: string;
   /** Output flags by path (as written; may hold `${...}` templates for foreach/matrix stages). */
   outs: Array<{ path: string; cache?: false; remote?: string; push?: false }>;
+  /** The dependency paths as written (`deps:`); may hold templates. */
+  deps?: string[];
+  /** The params files the stage reads (`params.yaml` for bare keys), and the keys named in each (undefined: the whole file). */
+  params?: Map<string, string[] | undefined>;
+  /** Whether the definition is templated (foreach, matrix, or `${...}` in a list): lists are compared by pattern. */
+  templated?: boolean;
 }
 
 /** What is read from a `dvc.yaml`. */
@@ -160,6 +167,23 @@ export function parseYamlText(text: string, origin: Origin): unknown {
       hint: 'fix the file in a later commit; the commits where it is broken are skipped for this file',
     });
   }
+}
+
+/**
+ * Refuses a document DVC's own schema refuses (see schema.ts), with DVC's words: the first
+ * violation with its path, line and column, and how many more there are.
+ */
+export function checkDvcSchema(kind: DvcSchemaKind, document: unknown, text: string, origin: Origin): void {
+  const violations = validateDvcSchema(kind, document);
+  const first = violations[0];
+  if (!first) return;
+  const more = violations.length > 1 ? ` (and ${violations.length - 1} more)` : '';
+  throw new DvcFileError(
+    origin.file,
+    origin.commit,
+    `validation failed, as DVC checks it: ${describeViolation(first, text)}${more}`,
+    { hint: 'DVC refuses this file too (`dvc status` says so); nothing of it is recorded at this commit' },
+  );
 }
 
 /** Joins a repo-relative directory and a path as written in a DVC file. */
@@ -251,6 +275,7 @@ export function parseDvcFile(text: string, origin: Origin): DvcFile {
   const doc = parseYamlText(text, origin);
   if (!isRecord(doc))
     throw new DvcFileError(origin.file, origin.commit, 'not a DVC file: expected a map with `outs`');
+  checkDvcSchema('cmd' in doc ? 'legacy-stage-file' : 'dvc-file', doc, text, origin);
   const dir = posix.dirname(origin.file) === '.' ? '' : posix.dirname(origin.file);
   const wdir = typeof doc.wdir === 'string' ? doc.wdir.replace(/\\/g, '/') : '';
   const baseDir = posix.normalize(posix.join(dir || '.', wdir || '.')).replace(/^\.$/, '');
@@ -363,11 +388,12 @@ export function parseLockFile(
         hint: "DVC 2 and 3 lock files start with `schema: '2.0'`",
       });
     }
-    return {
-      file: origin.file,
-      schema: '1',
-      stages: entries.map(([name, raw]) => parseStage(name, raw, lockDir, origin.file, origin, definitions)),
-    };
+    checkDvcSchema('legacy-lock', doc, text, origin);
+    const stages = entries.map(([name, raw]) =>
+      parseStage(name, raw, lockDir, origin.file, origin, definitions),
+    );
+    for (const stage of stages) checkStageComplete(stage, doc[stage.name], definitions, origin, text);
+    return { file: origin.file, schema: '1', stages };
   }
   const schema = doc.schema === 2 ? '2.0' : doc.schema;
   if (schema !== '2.0') {
@@ -380,15 +406,106 @@ export function parseLockFile(
       { hint: 'written by a newer or older DVC? Regenerate it with `dvc repro` or `dvc commit`' },
     );
   }
+  checkDvcSchema('lock', doc, text, origin);
   const stages = doc.stages ?? {};
   if (!isRecord(stages)) throw new DvcFileError(origin.file, origin.commit, '`stages` must be a map');
-  return {
-    file: origin.file,
-    schema: '2.0',
-    stages: Object.entries(stages).map(([name, raw]) =>
-      parseStage(name, raw, lockDir, origin.file, origin, definitions),
-    ),
+  const parsed = Object.entries(stages).map(([name, raw]) =>
+    parseStage(name, raw, lockDir, origin.file, origin, definitions),
+  );
+  for (const stage of parsed)
+    checkStageComplete(stage, stages[stage.name], definitions, origin, text, ['stages']);
+  return { file: origin.file, schema: '2.0', stages: parsed };
+}
+
+function samePath(a: string, b: string): boolean {
+  const norm = (p: string) => posix.normalize(p.replace(/\\/g, '/')).replace(/\/+$/, '');
+  return norm(a) === norm(b);
+}
+
+function matches(written: string, defined: string): boolean {
+  return defined.includes('${') ? templateRegex(defined).test(written) : samePath(written, defined);
+}
+
+/**
+ * What DVC writes for a stage it ran, checked on a lock entry: every dependency and output has its
+ * hash (and, for DVC 3 `hash: md5` entries, its size, and a directory its file count), and the
+ * entry lists the paths and params files its `dvc.yaml` definition names. A lock entry that falls
+ * short of that is no record of a run (a file cut short, a hand edit): DVC would re-run the stage.
+ */
+function checkStageComplete(
+  stage: LockStage,
+  raw: unknown,
+  definitions: Map<string, StageDefinition> | undefined,
+  origin: Origin,
+  text: string,
+  prefix: string[] = [],
+): void {
+  const fail = (path: Array<string | number>, problem: string) => {
+    throw new DvcFileError(
+      origin.file,
+      origin.commit,
+      `stage ${stage.name} is not a complete record of a run: ${describeViolation({ path: [...prefix, stage.name, ...path], message: problem }, text)}`,
+      {
+        hint: 'DVC sees this stage as changed (`dvc status`); run `dvc repro` and commit the lock file it writes',
+      },
+    );
   };
+  const entry = isRecord(raw) ? raw : {};
+  for (const kind of ['deps', 'outs'] as const) {
+    const list = Array.isArray(entry[kind]) ? (entry[kind] as unknown[]) : [];
+    list.forEach((item, i) => {
+      if (!isRecord(item)) return;
+      const has = (key: string) => item[key] !== undefined && item[key] !== null && item[key] !== '';
+      if (has('dataset') || has('files')) return;
+      if (!has('md5') && !has('etag') && !has('checksum'))
+        fail(
+          [kind, i],
+          `no hash for ${String(item.path)} (DVC records one for every dependency and output of a stage it ran)`,
+        );
+      if (item.hash === 'md5' && has('md5') && !has('size'))
+        fail([kind, i], `no size for ${String(item.path)} (DVC 3 records it with every md5)`);
+      if (typeof item.md5 === 'string' && item.md5.endsWith('.dir') && !has('nfiles'))
+        fail(
+          [kind, i],
+          `no nfiles for the directory ${String(item.path)} (DVC records it with every directory hash)`,
+        );
+    });
+  }
+  const definition = definitionOf(stage.name, definitions);
+  if (!definition) return;
+  const compare = (kind: 'deps' | 'outs', written: DvcEntry[], defined: string[] | undefined) => {
+    if (defined === undefined) return;
+    if (definition.templated && defined.some((d) => /^\$\{[^}]*\}$/.test(d))) return; // a list from a variable
+    for (const path of defined) {
+      if (!written.some((w) => matches(w.path, path)))
+        fail([kind], `${path} is in its dvc.yaml ${kind} but not in dvc.lock`);
+    }
+    written.forEach((w, i) => {
+      if (!defined.some((path) => matches(w.path, path)))
+        fail([kind, i], `${w.path} is in dvc.lock but not in its dvc.yaml ${kind}`);
+    });
+  };
+  compare('deps', stage.deps, definition.deps);
+  compare(
+    'outs',
+    stage.outs,
+    definition.outs.map((o) => o.path),
+  );
+  if (definition.params) {
+    for (const [file, keys] of definition.params) {
+      if (file.includes('${')) continue;
+      const recorded = Object.entries(stage.params).find(([f]) => samePath(f, file))?.[1];
+      if (recorded === undefined) {
+        fail(['params'], `params file ${file} is in its dvc.yaml params but not in dvc.lock`);
+        continue;
+      }
+      for (const key of keys ?? []) {
+        if (key.includes('${')) continue;
+        if (!isRecord(recorded) || !(key in recorded))
+          fail(['params', file], `param ${key} of ${file} is in its dvc.yaml params but not in dvc.lock`);
+      }
+    }
+  }
 }
 
 function outputFlags(raw: unknown): StageDefinition['outs'] {
@@ -417,6 +534,7 @@ export function parseDvcYaml(text: string, origin: Origin): DvcYaml {
   const result: DvcYaml = { stages: new Map(), artifacts: new Map() };
   if (doc === null || doc === undefined) return result;
   if (!isRecord(doc)) throw new DvcFileError(origin.file, origin.commit, 'not a dvc.yaml: expected a map');
+  checkDvcSchema('dvc-yaml', doc, text, origin);
   if (isRecord(doc.stages)) {
     for (const [name, raw] of Object.entries(doc.stages)) {
       if (!isRecord(raw)) continue;
@@ -426,6 +544,14 @@ export function parseDvcYaml(text: string, origin: Origin): DvcYaml {
         outs: [...outputFlags(body.outs), ...outputFlags(body.metrics), ...outputFlags(body.plots)],
       };
       if (typeof body.wdir === 'string') definition.wdir = body.wdir;
+      if (Array.isArray(body.deps))
+        definition.deps = body.deps.filter((d): d is string => typeof d === 'string');
+      definition.params = paramsOf(body.params);
+      definition.templated =
+        isRecord(raw.do) ||
+        isRecord(raw.matrix) ||
+        raw.foreach !== undefined ||
+        JSON.stringify(body).includes('${');
       result.stages.set(name, definition);
     }
   }
@@ -439,6 +565,27 @@ export function parseDvcYaml(text: string, origin: Origin): DvcYaml {
     }
   }
   return result;
+}
+
+/** A stage's `params:` list: bare keys read `params.yaml`; `{file: [keys]}` names them; `{file: }` the whole file. */
+function paramsOf(raw: unknown): Map<string, string[] | undefined> {
+  const out = new Map<string, string[] | undefined>();
+  if (!Array.isArray(raw)) return out;
+  for (const item of raw) {
+    if (typeof item === 'string') {
+      const keys = out.get('params.yaml') ?? [];
+      keys.push(item);
+      out.set('params.yaml', keys);
+    } else if (isRecord(item)) {
+      for (const [file, keys] of Object.entries(item)) {
+        out.set(
+          file,
+          Array.isArray(keys) ? keys.filter((k): k is string => typeof k === 'string') : undefined,
+        );
+      }
+    }
+  }
+  return out;
 }
 
 /** Parses GTO's standalone `artifacts.yaml` (`{name: {path, type, ...}}`). */

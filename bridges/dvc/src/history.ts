@@ -9,6 +9,7 @@ import { type ComponentRunInput, dvcRunKey, InvalidInputError, type PointerInput
 import { type DvcConfig, mergeDvcConfigs, parseDvcConfig } from './config.js';
 import { DvcFileError, shortSha } from './errors.js';
 import {
+  type DvcEntry,
   type DvcFile,
   dvcFileKind,
   type LockFile,
@@ -431,14 +432,14 @@ async function readWith(
     commit: LoggedCommit,
     origin: { file: string; commit: string },
   ) {
+    const definitions = definitionsAt(commit.sha, change.path);
     let lock: LockFile;
     try {
-      lock = parseLockFile(text, origin, definitionsAt(commit.sha, change.path));
+      lock = parseLockFile(text, origin, definitions);
     } catch (error) {
       lockPrints.set(change.after!, undefined);
       throw error;
     }
-    lockPrints.set(change.after!, new Map(lock.stages.map((stage) => [stage.name, stage.fingerprint])));
     const parents = change.before.map((blob) => {
       if (!blob) return new Map<string, string>();
       if (!lockPrints.has(blob)) {
@@ -447,6 +448,27 @@ async function readWith(
       }
       return lockPrints.get(blob);
     });
+    // DVC drops a stage's lock entry only with its definition (`dvc remove`): an entry that is gone
+    // while dvc.yaml still defines the stage means the file was cut short or edited by hand.
+    const present = new Set(lock.stages.map((stage) => stage.name));
+    for (const prints of parents) {
+      for (const name of prints?.keys() ?? []) {
+        // foreach and matrix stages (`name@key`) by their definition's name.
+        const defined =
+          definitions?.has(name) || definitions?.has(name.slice(0, Math.max(0, name.indexOf('@'))));
+        if (present.has(name) || !defined) continue;
+        lockPrints.set(change.after!, undefined);
+        throw new DvcFileError(
+          change.path,
+          commit.sha,
+          `stage ${name} is defined in dvc.yaml and was in the parent commit's dvc.lock, but its entry is gone (DVC removes it only with the stage, \`dvc remove\`): the file looks cut short`,
+          {
+            hint: 'DVC sees the stage as never run (`dvc status`); run `dvc repro` and commit the lock file it writes',
+          },
+        );
+      }
+    }
+    lockPrints.set(change.after!, new Map(lock.stages.map((stage) => [stage.name, stage.fingerprint])));
     const remote = remoteFor(commit.sha, dirOf(change.path));
     const runs: ComponentRunInput[] = [];
     for (const stage of lock.stages) {
@@ -465,7 +487,20 @@ async function readWith(
   ): ComponentRunInput {
     history.counts.stages++;
     const dir = dirOf(lock.file);
-    const deps = stage.deps.map((entry) => describeEntry(entry, root, dir, remote));
+    // A remote URL only for what DVC caches: a dependency gets one when it is a cached output of a
+    // stage of this lock (as `dvc get --show-url` finds it); a git-tracked file (`src/train.py`)
+    // has none.
+    const cached = new Map<string, DvcEntry>();
+    for (const other of lock.stages)
+      for (const out of other.outs)
+        if (out.repoPath !== undefined && out.cache !== false) cached.set(out.repoPath, out);
+    const deps = stage.deps.map((entry) => {
+      const output = entry.repoPath === undefined ? undefined : cached.get(entry.repoPath);
+      if (!output) return describeEntry(entry, root, dir, undefined);
+      const withFlags: DvcEntry = { ...entry };
+      if (output.remote !== undefined) withFlags.remote = output.remote;
+      return describeEntry(withFlags, root, dir, remote);
+    });
     const outs = stage.outs.map((entry) => describeEntry(entry, root, dir, remote));
     return {
       component: stage.address,

@@ -66,7 +66,27 @@ export async function readGtoPromotions(options: ReadGtoPromotionsOptions): Prom
     return pending;
   };
 
-  for (const tag of fresh) {
+  // Who holds each stage as the tags go, oldest first (over every tag, recorded before or not):
+  // an assignment reads the previous holder, so a stage's lineage runs through its earlier holders.
+  const holders = new Map<string, string>();
+  const freshTags = new Set(fresh);
+  for (const tag of tags) {
+    const slot = tag.stage ? gtoUri(tag.artifact, { stage: tag.stage }) : undefined;
+    const previous = slot ? holders.get(slot) : undefined;
+    const stageVersion =
+      tag.action === 'assign'
+        ? (tag.version ??
+          tags.find((t) => t.action === 'register' && t.artifact === tag.artifact && t.commit === tag.commit)
+            ?.version ??
+          tag.commit)
+        : '';
+    if (slot && tag.action === 'assign') holders.set(slot, stageVersion);
+    else if (slot && tag.action === 'unassign') holders.delete(slot);
+    if (freshTags.has(tag)) await promotion(tag, previous);
+  }
+  return result;
+
+  async function promotion(tag: GtoTagRef, previousHolder: string | undefined) {
     const declared = await declaration(tag);
     const dvc: Record<string, unknown> = {};
     let input: PointerInput | undefined;
@@ -114,6 +134,9 @@ export async function readGtoPromotions(options: ReadGtoPromotionsOptions): Prom
         break;
       case 'assign':
         if (version) inputs.push({ uri: gtoUri(tag.artifact, { version }), version: hash, type });
+        if (previousHolder !== undefined && previousHolder !== (version ?? tag.commit)) {
+          inputs.push({ uri: gtoUri(tag.artifact, { stage: tag.stage! }), version: previousHolder, type });
+        }
         outputs.push({
           uri: gtoUri(tag.artifact, { stage: tag.stage! }),
           version: version ?? tag.commit,
@@ -153,7 +176,6 @@ export async function readGtoPromotions(options: ReadGtoPromotionsOptions): Prom
       },
     });
   }
-  return result;
 
   async function declaration(tag: GtoTagRef) {
     const yamlFile = tag.dir ? `${tag.dir}/dvc.yaml` : 'dvc.yaml';

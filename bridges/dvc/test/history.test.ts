@@ -173,7 +173,7 @@ describe('syncDvc on a history with bad DVC files, legacy formats and shallow cl
     await mkdir(join(dir, '.dvc'), { recursive: true });
     await git(dir, 'init', '-q', '-b', 'main');
     const lock = (clean: string, fit: string) =>
-      `schema: '2.0'\nstages:\n  clean:\n    cmd: python clean.py\n    outs:\n    - path: clean.csv\n      hash: md5\n      md5: ${clean}\n  fit:\n    cmd: python fit.py\n    deps:\n    - path: fit.py\n      hash: md5\n      md5: ${fit}0\n    outs:\n    - path: model.pkl\n      hash: md5\n      md5: ${fit}\n`;
+      `schema: '2.0'\nstages:\n  clean:\n    cmd: python clean.py\n    outs:\n    - path: clean.csv\n      hash: md5\n      md5: ${clean}00\n      size: 1\n  fit:\n    cmd: python fit.py\n    deps:\n    - path: fit.py\n      hash: md5\n      md5: ${fit}0\n      size: 1\n    outs:\n    - path: model.pkl\n      hash: md5\n      md5: ${fit}00\n      size: 1\n`;
     const commit = async (message: string, text: string) => {
       await writeFile(join(dir, 'dvc.lock'), text);
       await writeFile(join(dir, '.dvc', 'config'), '');

@@ -41,7 +41,9 @@ function buildProgram(
   const { stdout, stderr } = options;
   const program = new Command('mltrace')
     .description('lineage of ML pipeline runs: where did this model, prediction or file come from?')
-    .version(VERSION, '-V, --version', 'print the version')
+    // `-V` only for commander: `--version` belongs to the commands that take a pointer (its
+    // content version); `mltrace --version` before any command is read as `-V` (runCli).
+    .version(VERSION, '-V', 'print the version (also --version, before any command)')
     .option(
       '--db <url>',
       'the lineage database: postgres://USER:PASSWORD@HOST:PORT/DB (default: $MLTRACE_DATABASE_URL, else the embedded store in $MLTRACE_HOME or ./.mltrace)',
@@ -103,6 +105,17 @@ Exit codes: 0 ok, 1 unexpected, 2 invalid input or usage, 3 not found, 4 unavail
   return program;
 }
 
+/** `--version` before any command name is the program's `-V`; after one, the command's own option. */
+function programVersionFlag(argv: string[], program: Command): string[] {
+  const commands = new Set(program.commands.flatMap((c) => [c.name(), ...c.aliases()]));
+  const out = [...argv];
+  for (let i = 2; i < out.length; i++) {
+    if (commands.has(out[i]!)) break;
+    if (out[i] === '--version') out[i] = '-V';
+  }
+  return out;
+}
+
 /**
  * Runs the `mltrace` command line in this process and returns its exit code: what the binary
  * does, with the streams, environment and directory injected. Never throws and never exits the
@@ -117,7 +130,7 @@ export async function runCli(argv: string[], options: RunCliOptions): Promise<nu
   const debug = isDebug(options.env);
   try {
     const program = buildProgram(options, holder, stop, result);
-    await program.parseAsync(argv, { from: 'node' });
+    await program.parseAsync(programVersionFlag(argv, program), { from: 'node' });
     return result.code;
   } catch (error) {
     if (error instanceof CommanderError) {

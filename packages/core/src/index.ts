@@ -25,6 +25,7 @@ export {
   inferPointerType,
   type NormalizeOptions,
   normalizeUri,
+  type PointerSpecOptions,
   parsePointerSpec,
 } from './pointers.js';
 export { dvcRunKey, mlflowRunKey, randomRunKey, temporalRunKey } from './run-keys.js';

@@ -139,12 +139,33 @@ export function normalizeUri(input: string, options: NormalizeOptions): string {
   return `file://${normalizeAbsolutePath(path)}`;
 }
 
+/** GTO's semver with its `v` (gto/constants.py): what follows `@` in `gto:NAME@vX.Y.Z`. */
+const GTO_SEMVER =
+  /^v(?:0|[1-9]\d*)\.(?:0|[1-9]\d*)\.(?:0|[1-9]\d*)(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$/;
+
+/** Options of {@link parsePointerSpec}. */
+export interface PointerSpecOptions {
+  /** The content version, given apart (`--version`): the whole spec is then the URI, `@` and all. */
+  version?: string;
+}
+
 /**
- * Splits the command-line form `uri@version` into a pointer. The version is the text after the
- * last `@`, when that text has no `/` (so `ssh://git@host/repo` keeps its `@`). An MLflow alias
- * URI `models:/name@alias` is a URI on its own; give its version as `models:/name@alias@3`.
+ * Reads a pointer as users type it. The registry names resolve as their tools write them:
+ * - `gto:NAME@vX.Y.Z` (a GTO version) and `gto:NAME#STAGE` (a GTO stage) are URIs; a content
+ *   version follows as a further `@`: `gto:NAME@v1.2.0@<md5>`, `gto:NAME#prod@v1.2.0` (the
+ *   version the stage held);
+ * - `models:/NAME/3` and `models:/NAME@ALIAS` are URIs; `models:/NAME@ALIAS@3` is the alias
+ *   when it held version 3;
+ * - anything else is `uri@version`: the version is the text after the last `@` when it has no
+ *   `/` (so `ssh://git@host/repo` keeps its `@`).
+ * With `options.version` the spec is the URI as given and nothing is split, for a URI whose own
+ * text holds an `@`.
  */
-export function parsePointerSpec(spec: string): PointerInput {
+export function parsePointerSpec(spec: string, options: PointerSpecOptions = {}): PointerInput {
+  if (options.version !== undefined) {
+    return options.version === '' ? { uri: spec } : { uri: spec, version: options.version };
+  }
+  if (/^gto:/i.test(spec)) return parseGtoSpec(spec);
   const at = spec.lastIndexOf('@');
   if (at <= 0) return { uri: spec };
   const uri = spec.slice(0, at);
@@ -152,6 +173,22 @@ export function parsePointerSpec(spec: string): PointerInput {
   if (version.includes('/') || version === '') return { uri: spec };
   if (/^models:\//i.test(spec) && !uri.includes('@')) return { uri: spec };
   return { uri, version };
+}
+
+/** `gto:NAME@vX.Y.Z[@version]`, `gto:NAME#STAGE[@version]`, else `gto:NAME[@version]`. */
+function parseGtoSpec(spec: string): PointerInput {
+  const [head = spec, ...rest] = spec.split('@');
+  if (head.includes('#')) {
+    return rest.length === 0 || rest.join('@') === ''
+      ? { uri: spec }
+      : { uri: head, version: rest.join('@') };
+  }
+  const [first, ...more] = rest;
+  if (first !== undefined && GTO_SEMVER.test(first)) {
+    const uri = `${head}@${first}`;
+    return more.length === 0 || more.join('@') === '' ? { uri } : { uri, version: more.join('@') };
+  }
+  return rest.length === 0 || rest.join('@') === '' ? { uri: spec } : { uri: head, version: rest.join('@') };
 }
 
 /** The display form of a pointer: `uri` or `uri@version`. */

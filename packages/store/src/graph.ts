@@ -57,6 +57,12 @@ async function graph(
             JOIN component_runs r ON r.id = o.run_id
             ORDER BY r.started_at DESC, r.id DESC LIMIT 1`
       : sql`SELECT DISTINCT run_id AS id FROM run_inputs WHERE pointer_id = ANY(ARRAY(SELECT id FROM roots))`;
+  // Upstream of a URI without a version, the roots are what the start run made: the current
+  // holder of an alias, not every version that ever held it (the earlier holders are upstream).
+  const shownRoots =
+    direction === 'upstream' && query.version === undefined
+      ? sql`WHERE id IN (SELECT pointer_id FROM run_outputs WHERE run_id IN (SELECT id FROM starts))`
+      : sql``;
   const edges = (alias: string) =>
     sql`(SELECT d.${sql.raw(to)} AS next FROM run_dependencies d WHERE d.${sql.raw(from)} = ${sql.raw(alias)}.run_id OFFSET 0)`;
   const [row] = await db.rows<{ document: string }>(
@@ -71,7 +77,8 @@ async function graph(
           SELECT d.next, w.depth + 1 FROM walk w CROSS JOIN LATERAL ${edges('w')} d
           WHERE w.depth < ${maxDepth}),
         visited AS MATERIALIZED (SELECT run_id, min(depth) AS depth FROM walk GROUP BY run_id)`,
-      extra: sql`'roots', (SELECT json_agg(json_build_array(id, uri, version, type, flag) ORDER BY id DESC) FROM roots),
+      extra: sql`'roots', (SELECT json_agg(json_build_array(id, uri, version, type, flag) ORDER BY id DESC) FROM roots ${shownRoots}),
+        'rootsFound', EXISTS (SELECT 1 FROM roots),
         'depths', (SELECT json_agg(json_build_array(run_id, depth)) FROM visited),
         -- Only a run first reached at the limit was not expanded; it cuts the walk short when one
         -- of its edges leads outside what was visited.
@@ -83,6 +90,7 @@ async function graph(
     roots: Array<[number, string, string, PointerType, boolean]> | null;
     depths: Array<[number, number]> | null;
     truncated: boolean;
+    rootsFound?: boolean;
   };
   const roots = (document.roots ?? []).map(([id, uri, version, type, flag]) => ({
     id,
@@ -107,7 +115,7 @@ async function graph(
       dependencies,
       truncated: document.truncated,
     },
-    rootsFound: roots.length > 0,
+    rootsFound: document.rootsFound ?? roots.length > 0,
   };
 }
 

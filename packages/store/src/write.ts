@@ -337,7 +337,8 @@ export async function writeRuns(
   // version; for an input of unknown version, of any version. Always the latest that started no
   // later than the consumer, and never the consumer itself. Then mltrace's two staleness rules,
   // computed once, when the edge is made: the dependency is older than the threshold, or its
-  // component has fresher runs that began before this run. Every run is read by its id, the
+  // component has fresher runs that began before this run, re-runs that wrote one of the
+  // dependency's outputs again. Every run is read by its id, the
   // primary key (lateral, fenced): a batch reads runs inserted moments ago, which a plan made
   // from the last statistics may think absent, and would then scan for, once per input.
   await tx.rows(sql`
@@ -397,9 +398,22 @@ export async function writeRuns(
                 FROM component_runs f
                 WHERE f.component = c.component AND f.started_at >= c.dep_started_at
                   AND f.started_at <= c.started_at AND f.id <> c.run_id
+                  -- A re-run of the step: it wrote one of the dependency's outputs again (any
+                  -- version). Runs of one component over other outputs (versions of a model,
+                  -- promotions, tags) are not fresher runs of this one.
+                  AND EXISTS (
+                    SELECT 1 FROM run_outputs fo
+                    JOIN io_pointers fp ON fp.id = fo.pointer_id
+                    JOIN io_pointers dp ON dp.uri = fp.uri
+                    JOIN run_outputs dout ON dout.pointer_id = dp.id AND dout.run_id = c.depends_on_run_id
+                    WHERE fo.run_id = f.id)
                 HAVING count(*) > 1)
         END AS message
       FROM inserted i JOIN candidates c USING (run_id, depends_on_run_id)
+      -- Runs a bridge read from a versioned history (DVC locks and GTO tags, the MLflow registry)
+      -- name the versions they used on purpose: a newer or older version is no staleness there.
+      WHERE NOT EXISTS (
+        SELECT 1 FROM component_runs cr WHERE cr.id = c.run_id AND cr.source IN ('dvc', 'mlflow'))
     )
     UPDATE component_runs r SET stale = r.stale || s.messages
     FROM (SELECT run_id, array_agg(message ORDER BY depends_on_run_id) AS messages

@@ -248,11 +248,12 @@ export function describeStoreBehaviour(driver: string, open: () => Promise<Linea
 
       // A component of this test only, so no other test's runs fall in the window.
       const component = `features-${unique}`;
-      const dep = await store.logRun(step(component, 100, [], [busy]));
-      // Two more runs of the dependency's component start before the consumer, logged later.
-      await store.logRun(step(component, 101, [], [fresh('other.csv')]));
-      await store.logRun(step(component, 102, [], [fresh('other.csv')]));
-      const consumer = await store.logRun({ ...step('train', 103, [{ uri: busy }], []) });
+      const dep = await store.logRun(step(component, 100, [], [{ uri: busy, version: 'v1' }]));
+      // Two re-runs of the dependency's step over the same output start before the consumer,
+      // which still reads the first version (issue 21: re-runs over other outputs do not count).
+      await store.logRun(step(component, 101, [], [{ uri: busy, version: 'v2' }]));
+      await store.logRun(step(component, 102, [], [{ uri: busy, version: 'v3' }]));
+      const consumer = await store.logRun({ ...step('train', 103, [{ uri: busy, version: 'v1' }], []) });
       expect((await store.run(consumer.id)).dependsOn).toEqual([dep.id]);
       expect((await store.run(consumer.id)).stale).toEqual([
         `${component} (run ${dep.id}) has 2 fresher run(s) that began before this component run started.`,

@@ -5,24 +5,30 @@ import { positiveInt } from '../options.js';
 import { runCard } from '../render/card.js';
 import { plural, pointerLabel } from '../render/format.js';
 import { reviewJson } from '../render/json.js';
+import { VERSION_OPTION_HELP } from './lineage.js';
 
 /** `flag`, `unflag`, `review`: mark bad outputs, and find the runs behind them. */
 export const registerFlags: Register = (program, wrap) => {
   program
     .command('flag')
     .description('flag an output as bad (every version, or one), for `review`')
-    .argument('<uri[@version]>', 'the pointer to flag')
+    .argument('<pointer>', 'the pointer to flag, as for `trace`')
+    .option('--version <version>', VERSION_OPTION_HELP)
     .option('--json', 'print {"flagged": number}')
     .addHelpText(
       'after',
       examples('mltrace flag predictions/2024-05-01.csv', 'mltrace flag models/model.pkl@3f2a9c'),
     )
     .action(
-      wrap(async (ctx, spec: string, options: { json?: boolean }) => {
+      wrap(async (ctx, spec: string, options: { json?: boolean; version?: string }) => {
         const store = await ctx.store();
-        const count = await store.flag(parsePointerSpec(spec));
+        const pointer = parsePointerSpec(
+          spec,
+          options.version === undefined ? {} : { version: options.version },
+        );
+        const count = await store.flag(pointer);
         if (options.json) ctx.json({ flagged: count });
-        else ctx.out(`flagged ${formatPointer(parsePointerSpec(spec))} (${plural(count, 'version')})`);
+        else ctx.out(`flagged ${formatPointer(pointer)} (${plural(count, 'version')})`);
         return 0;
       }),
     );
@@ -30,26 +36,37 @@ export const registerFlags: Register = (program, wrap) => {
   program
     .command('unflag')
     .description('remove the flag from an output, or from everything with --all')
-    .argument('[uri[@version]]', 'the pointer to unflag')
+    .argument('[pointer]', 'the pointer to unflag, as for `trace`')
+    .option('--version <version>', VERSION_OPTION_HELP)
     .option('--all', 'unflag every flagged pointer')
     .option('--json', 'print {"unflagged": number}')
     .addHelpText('after', examples('mltrace unflag predictions/2024-05-01.csv', 'mltrace unflag --all'))
     .action(
-      wrap(async (ctx, spec: string | undefined, options: { all?: boolean; json?: boolean }) => {
-        if (options.all && spec !== undefined) throw new UsageError('give a pointer or --all, not both');
-        if (!options.all && spec === undefined) {
-          throw new UsageError(
-            'give the pointer to unflag, or --all',
-            'mltrace unflag URI[@VERSION] | --all',
-          );
-        }
-        const store = await ctx.store();
-        const count =
-          spec === undefined ? await store.unflagAll() : await store.unflag(parsePointerSpec(spec));
-        if (options.json) ctx.json({ unflagged: count });
-        else ctx.out(`unflagged ${plural(count, 'pointer')}`);
-        return 0;
-      }),
+      wrap(
+        async (
+          ctx,
+          spec: string | undefined,
+          options: { all?: boolean; json?: boolean; version?: string },
+        ) => {
+          if (options.all && spec !== undefined) throw new UsageError('give a pointer or --all, not both');
+          if (!options.all && spec === undefined) {
+            throw new UsageError(
+              'give the pointer to unflag, or --all',
+              'mltrace unflag URI[@VERSION] | --all',
+            );
+          }
+          const store = await ctx.store();
+          const count =
+            spec === undefined
+              ? await store.unflagAll()
+              : await store.unflag(
+                  parsePointerSpec(spec, options.version === undefined ? {} : { version: options.version }),
+                );
+          if (options.json) ctx.json({ unflagged: count });
+          else ctx.out(`unflagged ${plural(count, 'pointer')}`);
+          return 0;
+        },
+      ),
     );
 
   program

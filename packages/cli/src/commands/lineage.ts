@@ -7,14 +7,22 @@ import { renderLineage } from '../render/lineage.js';
 interface LineageOptions {
   depth?: number;
   json?: boolean;
+  version?: string;
 }
+
+/** The `--version` option of the commands that take a pointer: the content version, given apart. */
+export const VERSION_OPTION_HELP =
+  'the content version (a DVC md5, a pointer version): the pointer is then taken whole, `@` and all';
 
 /** `mltrace trace` (upstream) and `mltrace impact` (downstream). */
 export const registerLineage: Register = (program, wrap) => {
   const body = (direction: 'upstream' | 'downstream') =>
     wrap(async (ctx, spec: string, options: LineageOptions) => {
       const store = await ctx.store();
-      const pointer = parsePointerSpec(spec);
+      const pointer = parsePointerSpec(
+        spec,
+        options.version === undefined ? {} : { version: options.version },
+      );
       const graphOptions = options.depth === undefined ? {} : { maxDepth: options.depth };
       const graph =
         direction === 'upstream'
@@ -28,7 +36,11 @@ export const registerLineage: Register = (program, wrap) => {
   program
     .command('trace')
     .description('where did this come from? the run that produced a pointer, and everything upstream of it')
-    .argument('<uri[@version]>', 'a file path or URI, optionally @version (default: its latest producer)')
+    .argument(
+      '<pointer>',
+      'a file path or URI (uri@version, gto:NAME@vX.Y.Z, gto:NAME#STAGE, models:/NAME@ALIAS, models:/NAME/3; see the README); without a version, its latest producer',
+    )
+    .option('--version <version>', VERSION_OPTION_HELP)
     .option('--depth <n>', 'follow at most N dependency edges (0: the run alone)', nonNegativeInt)
     .option('--json', 'print the lineage graph as JSON (see the README)')
     .addHelpText(
@@ -37,6 +49,8 @@ export const registerLineage: Register = (program, wrap) => {
         'mltrace trace models/model.pkl',
         'mltrace trace s3://bucket/features.parquet@3f2a9c --depth 2',
         'mltrace trace models:/taxi@champion --json',
+        'mltrace trace gto:fraud@v1.1.0',
+        'mltrace trace data/prepared --version 0e04c3e5b51733a4e26c912bad6623d7.dir',
       ),
     )
     .action(body('upstream'));
@@ -44,7 +58,8 @@ export const registerLineage: Register = (program, wrap) => {
   program
     .command('impact')
     .description('what was derived from this? every run that used a pointer, and everything downstream')
-    .argument('<uri[@version]>', 'a file path or URI, optionally @version (default: every version)')
+    .argument('<pointer>', 'a file path or URI, as for `trace`; without a version, every version')
+    .option('--version <version>', VERSION_OPTION_HELP)
     .option('--depth <n>', 'follow at most N dependency edges (0: the run alone)', nonNegativeInt)
     .option('--json', 'print the lineage graph as JSON (see the README)')
     .addHelpText(

@@ -61,8 +61,8 @@ export const registerLog: Register = (program, wrap) => {
           startedAt,
           endedAt,
           status,
-          inputs: options.input.map(parsePointerSpec),
-          outputs: options.output.map(parsePointerSpec),
+          inputs: options.input.map((spec) => parsePointerSpec(spec)),
+          outputs: options.output.map((spec) => parsePointerSpec(spec)),
         };
         if (options.runKey !== undefined) run.runKey = options.runKey;
         if (options.notes !== undefined) run.notes = options.notes;

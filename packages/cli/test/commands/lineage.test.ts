@@ -8,14 +8,15 @@ describe('trace and impact', { timeout: 180_000 }, () => {
 
   beforeAll(async () => {
     ws = await workspace();
-    // clean -> featuregen -> train, train also reading clean's output; a second clean run in between.
+    // clean -> featuregen -> train, train also reading clean's output; a second clean run in
+    // between re-makes clean.csv, which both still read at its first version: stale.
     await ws.ok(
       'log',
       'clean',
       '-i',
       'raw.csv',
       '-o',
-      'clean.csv',
+      'clean.csv@a1',
       '--start',
       '2024-05-01T10:00:00Z',
       '--end',
@@ -27,7 +28,7 @@ describe('trace and impact', { timeout: 180_000 }, () => {
       '-i',
       'raw2.csv',
       '-o',
-      'clean2.csv',
+      'clean.csv@b2',
       '--start',
       '2024-05-01T10:01:00Z',
       '--end',
@@ -37,7 +38,7 @@ describe('trace and impact', { timeout: 180_000 }, () => {
       'log',
       'featuregen',
       '-i',
-      'clean.csv',
+      'clean.csv@a1',
       '-o',
       'features.csv',
       '--start',
@@ -51,7 +52,7 @@ describe('trace and impact', { timeout: 180_000 }, () => {
       '-i',
       'features.csv',
       '-i',
-      'clean.csv',
+      'clean.csv@a1',
       '-o',
       'model.pkl@v1',
       '-o',
@@ -83,7 +84,7 @@ describe('trace and impact', { timeout: 180_000 }, () => {
       `│  │  ${STALE}`,
       '│  ├─ features.csv  [data]',
       '│  └─ clean  run 1  succeeded  2024-05-01T10:00:00Z  1m 30s',
-      '│     ├─ clean.csv  [data]',
+      '│     ├─ clean.csv@a1  [data]',
       '│     └─ ← raw.csv  [data]',
       '└─ clean (see above: run 1)',
       '',
@@ -123,7 +124,7 @@ describe('trace and impact', { timeout: 180_000 }, () => {
       'impact of raw.csv: 1 run used it, 3 runs downstream in all',
       '',
       'clean  run 1  succeeded  2024-05-01T10:00:00Z  1m 30s',
-      '├─ clean.csv  [data]',
+      '├─ clean.csv@a1  [data]',
       '├─ featuregen  run 3  succeeded  2024-05-01T10:02:00Z  1m 00s',
       `│  │  ${STALE}`,
       '│  ├─ features.csv  [data]',

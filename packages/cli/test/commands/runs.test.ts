@@ -110,10 +110,10 @@ describe('recent, history, inspect and notes', { timeout: 180_000 }, () => {
     const out = await ws.ok('recent', '--limit', '3');
     const lines = out.split('\n');
     expect(lines.slice(0, 4)).toEqual([
-      'ID  STARTED               DURATION       STATUS       COMPONENT  OUTPUTS',
-      '5   2024-05-03T10:00:00Z  2h 05m 00s     succeeded ⚠  train      models:/taxi@3',
-      '4   2024-05-03T09:00:00Z  still running  running      clean      -',
-      '3   2024-05-02T09:00:00Z  5.00s          failed       clean      -',
+      'ID  STARTED               DURATION       STATUS     COMPONENT  OUTPUTS',
+      '5   2024-05-03T10:00:00Z  2h 05m 00s     succeeded  train      models:/taxi@3',
+      '4   2024-05-03T09:00:00Z  still running  running    clean      -',
+      '3   2024-05-02T09:00:00Z  5.00s          failed     clean      -',
     ]);
     expect(lines[5]).toMatch(/^more: mltrace recent --cursor \S+$/);
   });
@@ -170,8 +170,8 @@ describe('recent, history, inspect and notes', { timeout: 180_000 }, () => {
       '  inputs      clean.csv  [data]',
       '  outputs     models:/taxi@3  [model]',
       '  depends on  clean  run 2  succeeded  2024-05-01T09:00:00Z  1m 30s',
-      // clean-2 and clean-3 started after clean-1 and before train: mltrace's staleness rule (b).
-      '  stale       ⚠ clean (run 2) has 2 fresher run(s) that began before this component run started.',
+      // clean-2 (failed) and clean-3 (running) started after clean-1 and before train, but wrote
+      // no clean.csv: not re-runs over the same output, so no stale line (issue 21).
       '  notes       first try ran out of memory',
       '  metadata    {"rows":1200}',
       expect.stringMatching(/^ {2}code {8}sha256 [0-9a-f]{12}… \(show it with --code\)$/),
