@@ -221,11 +221,12 @@ describe('the trace page in Chromium', () => {
 
   it('moves along the pipeline with the keyboard: Tab into the graph, arrows upstream, Enter opens the card, Escape closes it', async () => {
     const page = await open(trace(CHAMPION), { width: 1280, height: 800 });
-    // The subject holds the graph's one tab stop.
-    const focusable = page.locator('[data-node-id][tabindex="0"]');
-    expect(await focusable.count()).toBe(1);
-    expect(await focusable.textContent()).toContain('taxi@champion');
-    await focusable.focus();
+    // The subject holds the graph's one tab stop: Tab from the page's start lands on it.
+    expect(await page.locator('[data-node-id][tabindex="0"]').count()).toBe(1);
+    const active = () =>
+      page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.nodeId ?? '');
+    for (let i = 0; i < 40 && (await active()) === ''; i++) await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toContain('taxi@champion');
     const focused = () => page.evaluate(() => document.activeElement?.textContent ?? '');
     await page.keyboard.press('ArrowLeft');
     await expect.poll(focused).toContain('promote');

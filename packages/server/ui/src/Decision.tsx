@@ -92,14 +92,26 @@ function policyLines(policy: Record<string, unknown>): string[] {
 }
 
 /** The promotion decision behind a model alias: outcome, reasons, policy and who approved. */
-export function DecisionCard(props: { decision: PromotionEntry; later: PromotionEntry[]; subject: string }) {
+export function DecisionCard(props: {
+  decision: PromotionEntry;
+  later: PromotionEntry[];
+  subject: string;
+  /** trace: the decision behind the subject; impact: a decision the subject fed. */
+  direction: 'trace' | 'impact';
+}) {
   const d = props.decision;
   const policy = d.policy ? policyLines(d.policy) : [];
   return (
     <article className={`card decision-card outcome-${outcomeClass(d.decision)}`} data-testid="decision-card">
       <header>
         <h2>
-          Why <code>{props.subject}</code>
+          {props.direction === 'trace' ? (
+            <>
+              Why <code>{props.subject}</code>
+            </>
+          ) : (
+            'A decision downstream'
+          )}
         </h2>
         <span className={`badge outcome outcome-${d.decision}`}>{d.decision}</span>{' '}
         <span>

@@ -666,7 +666,12 @@ export function GraphView({ location, direction }: { location: Location; directi
             {selectedRun ? <RunCard key={selectedRun} id={selectedRun} /> : null}
             {pointer ? <PointerPanel pointer={pointer} onChange={reload} /> : null}
             {decisions?.primary ? (
-              <DecisionCard decision={decisions.primary} later={decisions.later} subject={uri} />
+              <DecisionCard
+                decision={decisions.primary}
+                later={decisions.later}
+                subject={uri}
+                direction={direction}
+              />
             ) : null}
             <p className="muted legend" data-testid="graph-summary">
               {data.runs.length} runs, {data.pointers.length} pointers
