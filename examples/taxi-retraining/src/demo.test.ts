@@ -49,6 +49,19 @@ afterAll(async () => {
   if (home) await rm(home, { recursive: true, force: true });
 });
 
+/** The workflow's components in the champion's trace, nearest first. */
+const CHAMPION_COMPONENTS = [
+  'promote',
+  'decide',
+  'evaluate',
+  'register',
+  'train',
+  'split',
+  'featuregen',
+  'cleaning',
+  'pin-data',
+];
+
 function byComponent(runs: RunSummary[], component: string): RunSummary[] {
   return runs.filter((run) => run.component === component);
 }
@@ -73,17 +86,7 @@ describe('the taxi retraining demo', () => {
     const [first] = demo.runs;
     const graph = await store.trace({ uri: `models:/${model}@champion` });
     const components = graph.runs.map((run) => run.component);
-    for (const component of [
-      'promote',
-      'decide',
-      'evaluate',
-      'register',
-      'train',
-      'split',
-      'featuregen',
-      'cleaning',
-      'pin-data',
-    ]) {
+    for (const component of CHAMPION_COMPONENTS) {
       expect(components).toContain(component);
     }
     const dvcRun = graph.runs.find((run) => run.source === 'dvc');
@@ -166,18 +169,7 @@ describe('the taxi retraining demo', () => {
         await card.getByTestId('decision-reasons').waitFor();
         const drawn = await readTracePage(page);
         const runs = drawn.nodes.filter((n) => n.kind === 'run').map((n) => n.text);
-        for (const component of [
-          'promote',
-          'decide',
-          'evaluate',
-          'register',
-          'train',
-          'split',
-          'featuregen',
-          'cleaning',
-          'pin-data',
-          'dvc add data/trips.csv',
-        ]) {
+        for (const component of [...CHAMPION_COMPONENTS, 'dvc add data/trips.csv']) {
           expect(runs.some((t) => t.startsWith(component))).toBe(true);
         }
         expect(nodesOutsideView(drawn).map((n) => n.text)).toEqual([]);

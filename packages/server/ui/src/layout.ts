@@ -222,12 +222,12 @@ function build(graph: LineageGraph, runs: TracedRun[], options: LayoutOptions): 
   const baseIds = [...runs.map((r) => nodeId.run(r.id)), ...[...pointerNodes.keys()].map(nodeId.pointer)];
 
   // 4. Columns by longest path.
-  const column = longestPathColumns(baseIds, edgesRaw, direction);
+  const columnOf = longestPathColumns(baseIds, edgesRaw, direction);
 
   // 5. Groups: runs of one component in one column, unless expanded.
   const members = new Map<string, TracedRun[]>();
   for (const run of runs) {
-    const key = nodeId.group(run.component, column.get(nodeId.run(run.id)) ?? 0);
+    const key = nodeId.group(run.component, columnOf.get(nodeId.run(run.id)) ?? 0);
     const list = members.get(key);
     if (list) list.push(run);
     else members.set(key, [run]);
@@ -239,60 +239,49 @@ function build(graph: LineageGraph, runs: TracedRun[], options: LayoutOptions): 
       .filter((r) => (direction === 'trace' ? r.outputs : r.inputs).some((p) => rootIds.has(p.id)))
       .map((r) => r.id),
   );
+  // Every box starts at the origin; wrapAndPlace sets x, y and band.
+  const box = (
+    fields: Pick<LayoutNode, 'id' | 'kind' | 'runs' | 'column' | 'subject'> & Partial<LayoutNode>,
+  ) => {
+    const node: LayoutNode = {
+      x: 0,
+      y: 0,
+      width: SIZES.nodeWidth,
+      height: fields.kind === 'pointer' ? SIZES.pointerHeight : SIZES.runHeight,
+      band: 0,
+      onPath: false,
+      ...fields,
+    };
+    owner.set(node.id, node.id);
+    nodes.push(node);
+  };
   for (const [key, list] of members) {
     const first = list[0]!;
-    const col = column.get(nodeId.run(first.id)) ?? 0;
+    const column = columnOf.get(nodeId.run(first.id)) ?? 0;
     if (list.length >= GROUP_MIN && !expanded.has(first.component)) {
-      for (const r of list) owner.set(nodeId.run(r.id), key);
-      nodes.push({
+      box({
         id: key,
         kind: 'group',
         runs: list,
-        x: 0,
-        y: 0,
-        width: SIZES.nodeWidth,
-        height: SIZES.runHeight,
-        column: col,
-        band: 0,
+        column,
         subject: list.some((r) => subjectRuns.has(r.id)),
-        onPath: false,
         groupKey: first.component,
       });
+      for (const r of list) owner.set(nodeId.run(r.id), key);
     } else {
-      for (const r of list) {
-        owner.set(nodeId.run(r.id), nodeId.run(r.id));
-        nodes.push({
-          id: nodeId.run(r.id),
-          kind: 'run',
-          runs: [r],
-          x: 0,
-          y: 0,
-          width: SIZES.nodeWidth,
-          height: SIZES.runHeight,
-          column: col,
-          band: 0,
-          subject: subjectRuns.has(r.id),
-          onPath: false,
-        });
-      }
+      for (const r of list)
+        box({ id: nodeId.run(r.id), kind: 'run', runs: [r], column, subject: subjectRuns.has(r.id) });
     }
   }
   for (const [id, p] of pointerNodes) {
     const nid = nodeId.pointer(id);
-    owner.set(nid, nid);
-    nodes.push({
+    box({
       id: nid,
       kind: 'pointer',
       runs: [],
       pointer: p,
-      x: 0,
-      y: 0,
-      width: SIZES.nodeWidth,
-      height: SIZES.pointerHeight,
-      column: column.get(nid) ?? 0,
-      band: 0,
+      column: columnOf.get(nid) ?? 0,
       subject: rootIds.has(id),
-      onPath: false,
     });
   }
 
