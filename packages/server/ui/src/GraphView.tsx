@@ -1,7 +1,6 @@
 import {
   Background,
   BaseEdge,
-  Controls,
   type Edge,
   type EdgeProps,
   Handle,
@@ -14,6 +13,7 @@ import {
   useReactFlow,
 } from '@xyflow/react';
 import { type KeyboardEvent, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { createPortal } from 'react-dom';
 import {
   api,
   getToken,
@@ -274,6 +274,8 @@ function Canvas(props: {
   flagged: ReadonlySet<number>;
   onActivate: (node: LayoutNode) => void;
   onClear: () => void;
+  /** Where the zoom and fit buttons go (above the graph, so that they never cover a node). */
+  toolbar: HTMLElement | null;
 }) {
   const { layout, view } = props;
   const flow = useReactFlow();
@@ -416,27 +418,50 @@ function Canvas(props: {
         onPaneClick={props.onClear}
       >
         <Background />
-        <Controls showInteractive={false} showFitView={false} position="top-right">
-          <button
-            type="button"
-            className="react-flow__controls-button"
-            title="fit the whole graph (F)"
-            aria-label="fit the whole graph"
-            onClick={fitAll}
-          >
-            ⤢
-          </button>
-          <button
-            type="button"
-            className="react-flow__controls-button"
-            title="back to the subject (S)"
-            aria-label="back to the subject"
-            onClick={toSubject}
-          >
-            ◎
-          </button>
-        </Controls>
       </ReactFlow>
+      {props.toolbar
+        ? createPortal(
+            <>
+              <button
+                type="button"
+                className="small"
+                aria-label="zoom out"
+                title="zoom out (-)"
+                onClick={() => void flow.zoomOut()}
+              >
+                −
+              </button>
+              <button
+                type="button"
+                className="small"
+                aria-label="zoom in"
+                title="zoom in (+)"
+                onClick={() => void flow.zoomIn()}
+              >
+                +
+              </button>
+              <button
+                type="button"
+                className="small"
+                aria-label="fit the whole graph"
+                title="fit the whole graph (F)"
+                onClick={fitAll}
+              >
+                ⤢ Fit all
+              </button>
+              <button
+                type="button"
+                className="small"
+                aria-label="back to the subject"
+                title="back to the subject (S)"
+                onClick={toSubject}
+              >
+                ◎ Subject
+              </button>
+            </>,
+            props.toolbar,
+          )
+        : null}
     </div>
   );
 }
@@ -546,6 +571,7 @@ export function GraphView({ location, direction }: { location: Location; directi
     [data, promotions],
   );
   const area = useRef<HTMLDivElement>(null);
+  const [toolbar, setToolbar] = useState<HTMLDivElement | null>(null);
   const size = useSize(area);
   const expanded = useMemo(() => new Set(expandParam.split(',').filter(Boolean)), [expandParam]);
   const layout = useMemo(
@@ -597,14 +623,17 @@ export function GraphView({ location, direction }: { location: Location; directi
         {direction === 'trace' ? 'Trace' : 'Impact'} of <code>{uri}</code>
         {version ? <code>@{version}</code> : null}
       </h1>
-      <p className="muted lead">
-        {direction === 'trace'
-          ? 'Where it came from: the run that produced it and everything upstream.'
-          : 'What it affected: every run that used it, and everything downstream.'}{' '}
-        <Link to={pointerHref({ uri, version }, direction === 'trace' ? 'impact' : 'trace')}>
-          {direction === 'trace' ? 'Show impact' : 'Show trace'}
-        </Link>
-      </p>
+      <div className="lead-row">
+        <p className="muted lead">
+          {direction === 'trace'
+            ? 'Where it came from: the run that produced it and everything upstream.'
+            : 'What it affected: every run that used it, and everything downstream.'}{' '}
+          <Link to={pointerHref({ uri, version }, direction === 'trace' ? 'impact' : 'trace')}>
+            {direction === 'trace' ? 'Show impact' : 'Show trace'}
+          </Link>
+        </p>
+        <div className="graph-tools" ref={setToolbar} />
+      </div>
       <ErrorBox error={error} />
       {loading && !data ? <Loading /> : null}
       {data?.truncated ? (
@@ -642,7 +671,7 @@ export function GraphView({ location, direction }: { location: Location; directi
       {view && !view.fitted ? (
         <div className="callout info" data-testid="zoomed-note">
           Too large to read at once: the view opens on the subject at a readable size. Drag to pan, scroll to
-          zoom, press F (or ⤢) to see all of it.
+          zoom, press F (or ⤢ Fit all) to see all of it.
         </div>
       ) : null}
       <div className="split">
@@ -657,6 +686,7 @@ export function GraphView({ location, direction }: { location: Location; directi
                 flagged={flagged}
                 onActivate={activate}
                 onClear={clear}
+                toolbar={toolbar}
               />
             </ReactFlowProvider>
           ) : null}

@@ -28,14 +28,14 @@ export const SIZES = {
   rowGap: 20,
   bandGap: 40,
   margin: 16,
-  /** Room at the sides for the wrapped edges and the zoom buttons. */
+  /** Room at the sides for the wrapped edges. */
   marginX: 36,
 } as const;
 
 /** The smallest zoom at which the nodes' smallest text (13 px) stays at least 11 px. */
 export const MIN_READABLE_ZOOM = 0.85;
-/** The largest zoom on load: small graphs are not blown up. */
-export const MAX_FIT_ZOOM = 1.1;
+/** The largest zoom on load: small graphs are not blown up past it. */
+export const MAX_FIT_ZOOM = 1.3;
 /** Most pointers without a producer drawn as nodes (raw inputs); past this, none are. */
 export const MAX_SOURCE_NODES = 12;
 /** Runs of one component in one column fold into a group from this many on. */
@@ -497,15 +497,15 @@ function wrapAndPlace(byColumn: LayoutNode[][], viewWidth: number, viewHeight: n
     height += (Math.ceil(columns / k) - 1) * SIZES.bandGap;
     return { width, height };
   };
-  // The largest zoom any wrapping reaches (at most 1); among the wrappings within 10% of it, the
-  // one whose last band is fullest (no orphan), then the one with fewer bands.
+  // The largest zoom any wrapping reaches (at most MAX_FIT_ZOOM); among the wrappings within 10%
+  // of it, the one whose last band is fullest (no orphan), then the one with fewer bands.
   const options = Array.from({ length: columns }, (_, i) => {
     const k = i + 1;
     const { width, height } = size(k);
     const bandsCount = Math.ceil(columns / k);
     return {
       k,
-      zoom: Math.min(1, fitZoom(width, height, viewWidth, viewHeight)),
+      zoom: fitZoom(width, height, viewWidth, viewHeight),
       empty: bandsCount * k - columns,
       bandsCount,
     };
