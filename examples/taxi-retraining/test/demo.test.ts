@@ -1,10 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from '@mltrace/server';
 import type { LineageStore, RunSummary } from '@mltrace/store';
 import { openPgliteStore } from '@mltrace/store/pglite';
-import { mlflowTrackingUri, temporalAddress } from '@mltrace/test-helpers';
+import {
+  launchBrowser,
+  mlflowTrackingUri,
+  nodesOutsideView,
+  readTracePage,
+  repoRoot,
+  temporalAddress,
+} from '@mltrace/test-helpers';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -41,6 +49,19 @@ afterAll(async () => {
   if (home) await rm(home, { recursive: true, force: true });
 });
 
+/** The workflow's components in the champion's trace, nearest first. */
+const CHAMPION_COMPONENTS = [
+  'promote',
+  'decide',
+  'evaluate',
+  'register',
+  'train',
+  'split',
+  'featuregen',
+  'cleaning',
+  'pin-data',
+];
+
 function byComponent(runs: RunSummary[], component: string): RunSummary[] {
   return runs.filter((run) => run.component === component);
 }
@@ -65,17 +86,7 @@ describe('the taxi retraining demo', () => {
     const [first] = demo.runs;
     const graph = await store.trace({ uri: `models:/${model}@champion` });
     const components = graph.runs.map((run) => run.component);
-    for (const component of [
-      'promote',
-      'decide',
-      'evaluate',
-      'register',
-      'train',
-      'split',
-      'featuregen',
-      'cleaning',
-      'pin-data',
-    ]) {
+    for (const component of CHAMPION_COMPONENTS) {
       expect(components).toContain(component);
     }
     const dvcRun = graph.runs.find((run) => run.source === 'dvc');
@@ -139,5 +150,52 @@ describe('the taxi retraining demo', () => {
     expect(text).toMatch(/decision {3}reject/);
     expect(text).toContain(`npx mltrace trace models:/${model}@champion`);
     expect(text).toContain('mltrace-demo --serve');
+  });
+
+  it("opens the champion's trace page in Chromium fitted: every run in view and readable, the subject highlighted, the decision's reasons beside it", async () => {
+    const [first] = demo.runs;
+    const shots = join(repoRoot(), 'test-artifacts', 'trace-page');
+    await mkdir(shots, { recursive: true });
+    const server = await createServer({ store, port: 0 });
+    const browser = await launchBrowser();
+    try {
+      for (const viewport of [
+        { width: 1280, height: 800 },
+        { width: 1920, height: 1080 },
+      ]) {
+        const page = await browser.newPage({ viewport });
+        await page.goto(`${server.url}/ui/trace?uri=${encodeURIComponent(`models:/${model}@champion`)}`);
+        const card = page.getByTestId('decision-card');
+        await card.getByTestId('decision-reasons').waitFor();
+        const drawn = await readTracePage(page);
+        const runs = drawn.nodes.filter((n) => n.kind === 'run').map((n) => n.text);
+        for (const component of [...CHAMPION_COMPONENTS, 'dvc add data/trips.csv']) {
+          expect(runs.some((t) => t.startsWith(component))).toBe(true);
+        }
+        expect(nodesOutsideView(drawn).map((n) => n.text)).toEqual([]);
+        for (const node of drawn.nodes) expect(node.minFontPx, node.text).toBeGreaterThanOrEqual(11);
+        expect(drawn.nodes.filter((n) => n.subject).map((n) => n.text)).toEqual(
+          expect.arrayContaining([
+            expect.stringContaining(`${model}@champion v${first!.result.candidate.version}`),
+          ]),
+        );
+        // Champion to data version and git commit, highlighted.
+        const dvc = drawn.nodes.find((n) => n.text.startsWith('dvc add'));
+        expect(dvc?.onPath).toBe(true);
+        expect(dvc?.text).toContain(`git ${demo.repo.commits['2020-01']!.slice(0, 7)}`);
+        expect(await card.getByTestId('decision-reasons').locator('li').allTextContents()).toEqual(
+          first!.result.decision.reasons,
+        );
+        // The March run's rejection, which left the alias where it is.
+        expect(await card.getByTestId('later-decisions').textContent()).toContain('reject');
+        await page.screenshot({
+          path: join(shots, `demo-champion-${viewport.width}x${viewport.height}.png`),
+        });
+        await page.close();
+      }
+    } finally {
+      await browser.close();
+      await server.close();
+    }
   });
 });

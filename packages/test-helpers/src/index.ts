@@ -85,3 +85,12 @@ export {
   type TemporalDevServerOptions,
 } from './temporal.js';
 export { chromiumPath, repoRoot, type ToolName, ToolNotFoundError, toolPath } from './tools.js';
+export {
+  chainLineage,
+  type DrawnNode,
+  type DrawnTracePage,
+  fanInLineage,
+  type GeneratedRun,
+  nodesOutsideView,
+  readTracePage,
+} from './trace-page.js';

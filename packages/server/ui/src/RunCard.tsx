@@ -99,6 +99,58 @@ function Notes({ run, onSaved }: { run: ComponentRun; onSaved: () => void }) {
   );
 }
 
+interface CheckOutcome {
+  name: string;
+  phase?: string;
+  passed: boolean;
+  message?: string;
+}
+
+/** The checks a run recorded in its metadata (`checks`, and a decision's `decision.checks`). */
+function checksOf(run: ComponentRun): CheckOutcome[] {
+  const lists = [run.metadata.checks, (run.metadata.decision as { checks?: unknown } | undefined)?.checks];
+  const out: CheckOutcome[] = [];
+  for (const list of lists) {
+    if (!Array.isArray(list)) continue;
+    for (const c of list as Array<Record<string, unknown>>) {
+      if (typeof c !== 'object' || c === null || typeof c.passed !== 'boolean') continue;
+      const name = typeof c.name === 'string' ? c.name : typeof c.rule === 'string' ? c.rule : 'check';
+      out.push({
+        name,
+        passed: c.passed,
+        ...(typeof c.phase === 'string' ? { phase: c.phase } : {}),
+        ...(typeof c.message === 'string' ? { message: c.message } : {}),
+      });
+    }
+  }
+  return out;
+}
+
+function Checks({ run }: { run: ComponentRun }) {
+  const checks = checksOf(run);
+  if (checks.length === 0) return null;
+  const failed = checks.filter((c) => !c.passed).length;
+  return (
+    <section data-testid="run-checks">
+      <h3>
+        Checks <span className="muted">({failed ? `${failed} failed` : 'all passed'})</span>
+      </h3>
+      <ul className="checks">
+        {checks.map((c) => (
+          <li
+            key={`${c.name}|${c.phase ?? ''}|${c.message ?? ''}`}
+            className={c.passed ? 'passed' : 'failed'}
+          >
+            {c.passed ? '✓' : '✗'} {c.name}
+            {c.phase ? <span className="muted"> ({c.phase})</span> : null}
+            {c.message ? `: ${c.message}` : ''}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
 /** Everything about one run: what a person triaging a bug needs. */
 export function RunCard({ id }: { id: number }) {
   const config = useConfig();
@@ -170,6 +222,7 @@ export function RunCard({ id }: { id: number }) {
           </>
         ) : null}
       </dl>
+      <Checks run={run} />
       <PointerList title="Inputs" pointers={run.inputs} onChange={reload} />
       <PointerList title="Outputs" pointers={run.outputs} onChange={reload} />
       {run.codeSnapshot ? (

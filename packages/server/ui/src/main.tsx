@@ -6,6 +6,7 @@ import { api, getToken, type ServerConfig, setToken } from './api';
 import { ConfigContext } from './config';
 import { GraphView } from './GraphView';
 import { Link, type Location, navigate, useLocation } from './router';
+import { ThemeContext, ThemeToggle, useThemeState } from './theme';
 import {
   ComponentsView,
   HistoryView,
@@ -119,29 +120,33 @@ function Page({ location }: { location: Location }) {
 function App() {
   const location = useLocation();
   const [config, setConfig] = useState<ServerConfig>();
+  const theme = useThemeState();
   useEffect(() => {
     api<ServerConfig>('/config').then(setConfig, () => {});
   }, []);
   return (
-    <ConfigContext.Provider value={config}>
-      <header className="top">
-        <Link to="/" className="brand">
-          mltrace
-        </Link>
-        <nav>
-          <Link to="/recent">Recent</Link>
-          <Link to="/components">Components</Link>
-          <Link to="/history">History</Link>
-          <Link to="/review">Review</Link>
-          <Link to="/promotions">Promotions</Link>
-        </nav>
-        <Search location={location} />
-        <TokenControl />
-      </header>
-      <main>
-        <Page location={location} />
-      </main>
-    </ConfigContext.Provider>
+    <ThemeContext.Provider value={theme}>
+      <ConfigContext.Provider value={config}>
+        <header className="top">
+          <Link to="/" className="brand">
+            mltrace
+          </Link>
+          <nav>
+            <Link to="/recent">Recent</Link>
+            <Link to="/components">Components</Link>
+            <Link to="/history">History</Link>
+            <Link to="/review">Review</Link>
+            <Link to="/promotions">Promotions</Link>
+          </nav>
+          <Search location={location} />
+          <ThemeToggle />
+          <TokenControl />
+        </header>
+        <main>
+          <Page location={location} />
+        </main>
+      </ConfigContext.Provider>
+    </ThemeContext.Provider>
   );
 }
 
