@@ -27,7 +27,7 @@ export {
   runKeyOf,
 } from './activity.js';
 export { type BackfillOptions, type BackfillResult, backfill } from './backfill.js';
-export { MltraceWorkflowClientInterceptor } from './client.js';
+export { type MltraceClientInterceptorOptions, MltraceWorkflowClientInterceptor } from './client.js';
 export {
   type Check,
   type CheckResult,
@@ -35,6 +35,16 @@ export {
   component,
   type Pointers,
 } from './component.js';
+export {
+  MLTRACE_SEARCH_ATTRIBUTES,
+  type OperatorConnection,
+  PatchGate,
+  registeredSearchAttributes,
+  SearchAttributeConflictError,
+  type SearchAttributeTypeName,
+  type SetupResult,
+  setupSearchAttributes,
+} from './namespace.js';
 export type {
   ComponentNameInput,
   MltracePluginOptions,
@@ -46,7 +56,7 @@ export type {
 export { resolveOptions } from './options.js';
 export { createMltracePlugin, MltracePlugin, workflowInterceptorModule } from './plugin.js';
 export { type Json, previewValue, scrubText } from './sanitize.js';
-export { LINEAGE_HEADER, type LineageHeader } from './workflow/header.js';
+export { LINEAGE_HEADER, type LineageHeader, UI_HEADER } from './workflow/header.js';
 export { findPointers, looksLikePointer } from './workflow/pointers.js';
 export { DEFAULT_REDACT_KEYS, REDACTED, scrubUri, secretKeyTest } from './workflow/redact.js';
 export { LineageWriter, type LineageWriterOptions, type PendingRun, type WriterStats } from './writer.js';

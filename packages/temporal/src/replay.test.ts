@@ -86,7 +86,8 @@ describe('committed event histories of the test workflows', () => {
     timeout: 180_000,
   }, async () => {
     const histories = (await recorded('sa')).filter((h) => h.file.startsWith('pipeline.'));
-    const results = await replay(histories, [byDefault]);
+    // Without the plugin's workflow interceptors, nothing upserts what the history recorded.
+    const results = await replay(histories, []);
     expect(results).toHaveLength(1);
     expect(results[0]!.error).toBeDefined();
   });

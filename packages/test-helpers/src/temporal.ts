@@ -16,6 +16,7 @@ export type SearchAttributeTypeName =
 export const MLTRACE_SEARCH_ATTRIBUTES = {
   MltraceOutputs: 'KeywordList',
   MltraceModelVersions: 'KeywordList',
+  MltraceInputs: 'KeywordList',
   MltracePipelineRun: 'Keyword',
 } as const satisfies Record<string, SearchAttributeTypeName>;
 
