@@ -131,7 +131,7 @@ export async function startTemporalDevServer(
     return {
       address: externalAddress,
       namespace,
-      uiUrl: undefined,
+      uiUrl: env.TEMPORAL_UI_URL?.replace(/\/+$/, '') || undefined,
       external: true,
       logFile: undefined,
       stop,
