@@ -97,7 +97,8 @@ export function shortPointer(pointer: ShownPointer): string {
   } else if (uri.length > 60) {
     uri = `${uri.slice(0, 28)}…${uri.slice(-28)}`;
   }
-  if (!pointer.version) return uri;
+  // `models:/taxi/3` at version 3 says it once.
+  if (!pointer.version || pointer.uri.endsWith(`/${pointer.version}`)) return uri;
   const version = /^[0-9a-f]{16,}$/i.test(pointer.version) ? pointer.version.slice(0, 8) : pointer.version;
   return `${uri}@${version.length > 24 ? `${version.slice(0, 23)}…` : version}`;
 }
@@ -107,26 +108,44 @@ function clip(text: string, max: number): string {
 }
 
 /**
- * The one-line summary of an activity call, as the event history and the timeline show it:
- * the component, its main input (`←`) and, when the arguments name it, its main output (`→`).
+ * The main one of a call's pointers: a URI with a scheme other than `file:` (`models:/`, `runs:/`,
+ * `s3://`: what a step hands the next), then a versioned file (a DVC data version), then a path
+ * with a directory, then anything; the first found wins among equals.
  */
-export function activitySummary(
-  activityType: string,
-  inputs: readonly ShownPointer[],
-  output: ShownPointer | undefined,
-): string {
-  const read = inputs.find((p) => p.uri !== output?.uri);
-  const parts = [activityType];
-  if (read) parts.push(`← ${shortPointer(read)}${inputs.length > 2 ? ` (+${inputs.length - 2})` : ''}`);
+export function mainPointer(pointers: readonly ShownPointer[]): ShownPointer | undefined {
+  const rank = (p: ShownPointer) =>
+    /^[a-z][a-z0-9+.-]*:\//i.test(p.uri) && !/^file:/i.test(p.uri)
+      ? 0
+      : p.version
+        ? 1
+        : p.uri.includes('/')
+          ? 2
+          : 3;
+  let best: ShownPointer | undefined;
+  for (const p of pointers) if (!best || rank(p) < rank(best)) best = p;
+  return best;
+}
+
+/**
+ * The one-line summary of an activity call, as the event history and the timeline show it next
+ * to the activity type: its main input (`←`, and how many more it read) and, when the arguments
+ * name it, its main output (`→`). Empty when the call names no pointer.
+ */
+export function activitySummary(inputs: readonly ShownPointer[], output: ShownPointer | undefined): string {
+  const reads = inputs.filter((p) => p.uri !== output?.uri);
+  const read = mainPointer(reads);
+  const parts: string[] = [];
+  if (read) parts.push(`← ${shortPointer(read)}${reads.length > 1 ? ` (+${reads.length - 1} more)` : ''}`);
   if (output) parts.push(`→ ${shortPointer(output)}`);
   return clip(parts.join(' '), MAX_SUMMARY_CHARS);
 }
 
 /** The static summary of a workflow started through the plugin's client. */
 export function workflowSummary(workflowType: string, inputs: readonly ShownPointer[]): string {
-  const read = inputs.slice(0, 2).map(shortPointer).join(', ');
+  const main = mainPointer(inputs);
+  const read = main ? shortPointer(main) : '';
   return clip(
-    `${workflowType} · lineage by mltrace${read ? ` · reads ${read}${inputs.length > 2 ? ', …' : ''}` : ''}`,
+    `${workflowType} · lineage by mltrace${read ? ` · reads ${read}${inputs.length > 1 ? ` (+${inputs.length - 1} more)` : ''}` : ''}`,
     MAX_SUMMARY_CHARS,
   );
 }
@@ -175,11 +194,12 @@ export interface DetailsInput {
   pipelineRun?: string;
 }
 
+// Words, not emoji: a browser without an emoji font shows emoji as boxes.
 const STATUS_MARK: Record<DetailRow['status'], string> = {
-  running: '⏳ running',
-  succeeded: '✅ succeeded',
-  failed: '❌ failed',
-  cancelled: '⛔ cancelled',
+  running: 'running',
+  succeeded: 'succeeded',
+  failed: '**failed**',
+  cancelled: '**cancelled**',
 };
 
 /** Markdown-safe inline code (table cells: no pipes, no backticks, no newlines). */
@@ -187,11 +207,12 @@ function code(text: string): string {
   return `\`${text.replace(/[`|\r\n]/g, ' ')}\``;
 }
 
-function pointerCell(ui: string, pointers: readonly ShownPointer[], max: number): string {
-  if (pointers.length === 0) return '';
-  const shown = pointers.slice(0, max).map((p) => `[${code(shortPointer(p))}](${mltraceLinks.trace(ui, p)})`);
-  if (pointers.length > max) shown.push(`+${pointers.length - max}`);
-  return shown.join('<br>');
+/** The main pointer of a cell, linked to its trace, and how many more there are. */
+function pointerCell(ui: string, pointers: readonly ShownPointer[]): string {
+  const main = mainPointer(pointers);
+  if (!main) return '';
+  const more = pointers.length > 1 ? ` +${pointers.length - 1}` : '';
+  return `[${code(shortPointer(main))}](${mltraceLinks.trace(ui, main)})${more}`;
 }
 
 /** Whether a pointer names a registered model version or a model alias. */
@@ -233,19 +254,23 @@ export function renderDetails(input: DetailsInput): string {
     }
   }
   if (rows.length > 0) {
-    lines.push('', '| component | status | reads | produced | mltrace |', '| --- | --- | --- | --- | --- |');
+    // A list, not a table: the details panel is narrow, and list items wrap.
+    lines.push('', '**Component runs** (newest last)');
     for (const row of rows) {
-      const main = row.outputs[0];
+      const main = mainPointer(row.outputs);
       const links = [`[run card](${mltraceLinks.run(ui, row.runKeyPrefix)})`];
       if (main) links.push(`[trace](${mltraceLinks.trace(ui, main)})`);
       const status = row.error
         ? `${STATUS_MARK[row.status]}: ${clip(row.error, 80)}`
         : STATUS_MARK[row.status];
+      const io = [pointerCell(ui, row.inputs), pointerCell(ui, row.outputs)];
+      const flow = io[0] || io[1] ? ` ${io[0] || '·'} → ${io[1] || '·'}` : '';
       lines.push(
-        `| ${code(row.activityType)} | ${status.replace(/[|\r\n]/g, ' ')} | ${pointerCell(ui, row.inputs, 2)} | ${pointerCell(ui, row.outputs, 2)} | ${links.join(' · ')} |`,
+        `- ${code(row.activityType)} ${status.replace(/[\r\n]/g, ' ')}${flow} · ${links.join(' · ')}`,
       );
     }
   }
+
   if (input.omitted > 0) {
     lines.push(
       '',

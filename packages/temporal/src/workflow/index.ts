@@ -362,11 +362,8 @@ class LineageState {
     }
     this.refreshDetails();
     const summary = this.summaries
-      ? activitySummary(
-          activityType,
-          shownInputs,
-          output ? shownInputs.find((p) => p.uri === output) : undefined,
-        )
+      ? activitySummary(shownInputs, output ? shownInputs.find((p) => p.uri === output) : undefined) ||
+        undefined
       : undefined;
     return { run, row, summary };
   }
@@ -401,7 +398,10 @@ class LineageState {
     run.outputs = findPointers(result, POINTER_LIMITS);
     this.endRow(row, 'succeeded');
     row.outputs = withVersions(run.outputs, pointerVersions(result));
-    for (const pointer of row.outputs) {
+    // A call that read no pointer and returned a model version looked it up (the current
+    // champion), it did not make it: not a model this workflow registered or promoted.
+    const lookup = run.inputs.length === 0;
+    for (const pointer of lookup ? [] : row.outputs) {
       const kind = modelKind(pointer.uri);
       if (kind && this.models.size < 50) this.models.set(keyword(pointer), { pointer, kind });
     }
@@ -415,7 +415,14 @@ class LineageState {
         this.outputs.add(keyword);
         changed = true;
       }
-      if (isModelPointer(uri) && !this.modelVersions.has(keyword) && this.modelVersions.size < MAX_KEYWORDS) {
+      // Since the v2 patch, what a call looked up is not among the versions the workflow produced.
+      const produced = !(lookup && this.inputSearchAttributes);
+      if (
+        produced &&
+        isModelPointer(uri) &&
+        !this.modelVersions.has(keyword) &&
+        this.modelVersions.size < MAX_KEYWORDS
+      ) {
         this.modelVersions.add(keyword);
         changed = true;
       }
