@@ -163,6 +163,8 @@ export const PATCH_SEARCH_ATTRIBUTES: Readonly<Record<string, readonly string[]>
 /** At most this many values per KeywordList search attribute, each at most this many characters. */
 const MAX_KEYWORDS = 50;
 const MAX_KEYWORD_CHARS = 256;
+/** `MltraceInputs` keeps fewer: each upsert repeats the whole list (history bytes, see bench/temporal-ui). */
+const MAX_INPUT_KEYWORDS = 20;
 
 /** Options of {@link createLineageInterceptors}. */
 export interface LineageInterceptorOptions {
@@ -368,21 +370,24 @@ class LineageState {
     return { run, row, summary };
   }
 
-  /** Upserts `MltraceInputs` with the inputs of a finished call that are new (behind its patch). */
-  private noteInputs(row: DetailRow): void {
-    if (!this.inputSearchAttributes) return;
+  /**
+   * Adds the inputs of a finished call to `MltraceInputs` (behind its patch); returns the upsert
+   * entry when some are new, for the caller to send in one command with the outputs'.
+   */
+  private noteInputs(row: DetailRow): Array<{ key: typeof MLTRACE_INPUTS; value: string[] }> {
+    if (!this.inputSearchAttributes) return [];
     let changed = false;
     for (const pointer of row.inputs) {
       for (const value of pointer.version
         ? [keyword({ uri: pointer.uri }), keyword(pointer)]
         : [keyword(pointer)]) {
-        if (!this.inputKeywords.has(value) && this.inputKeywords.size < MAX_KEYWORDS) {
+        if (!this.inputKeywords.has(value) && this.inputKeywords.size < MAX_INPUT_KEYWORDS) {
           this.inputKeywords.add(value);
           changed = true;
         }
       }
     }
-    if (changed) upsertSearchAttributes([{ key: MLTRACE_INPUTS, value: [...this.inputKeywords] }]);
+    return changed ? [{ key: MLTRACE_INPUTS, value: [...this.inputKeywords] }] : [];
   }
 
   /** Ends a row of the details. */
@@ -406,7 +411,7 @@ class LineageState {
       if (kind && this.models.size < 50) this.models.set(keyword(pointer), { pointer, kind });
     }
     this.refreshDetails();
-    this.noteInputs(row);
+    const inputs = this.noteInputs(row);
     let changed = false;
     for (const uri of run.outputs) {
       this.producers.set(uri, run.activityId);
@@ -433,7 +438,10 @@ class LineageState {
         ...(this.modelVersions.size > 0
           ? [{ key: MLTRACE_MODEL_VERSIONS, value: [...this.modelVersions] }]
           : []),
+        ...inputs,
       ]);
+    } else if (inputs.length > 0) {
+      upsertSearchAttributes(inputs);
     }
   }
 
@@ -444,7 +452,8 @@ class LineageState {
     this.endRow(row, run.status);
     row.error = run.error.message;
     this.refreshDetails();
-    this.noteInputs(row);
+    const inputs = this.noteInputs(row);
+    if (inputs.length > 0) upsertSearchAttributes(inputs);
   }
 
   lineage(): WorkflowLineage {
