@@ -63,6 +63,18 @@ describe('committed event histories of the test workflows', () => {
     expect(results).toHaveLength(histories.length);
   });
 
+  it('recorded with the activity summaries and MltraceInputs replay with the plugin, with or without search attributes', {
+    timeout: 180_000,
+  }, async () => {
+    const histories = await recorded('ui');
+    expect(histories.length).toBeGreaterThanOrEqual(10);
+    for (const plugin of [withSearchAttributes, byDefault]) {
+      const results = await replay(histories, [plugin]);
+      expect(results.filter((r) => r.error)).toEqual([]);
+      expect(results).toHaveLength(histories.length);
+    }
+  });
+
   it('replay with the default plugin', { timeout: 180_000 }, async () => {
     const histories = await recorded('default');
     const results = await replay(histories, [byDefault]);
