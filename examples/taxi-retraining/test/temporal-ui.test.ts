@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import {
   launchBrowser,
@@ -151,9 +151,19 @@ describe("the retraining workflow's page in the Temporal Web UI", { timeout: 180
 
   it('a visibility query by model version, through the Temporal CLI, finds the workflow that produced it', async () => {
     const { workflowId } = championRun();
-    // The command the demo prints, as printed.
+    // The command the demo prints, run as printed (the CLI reads TEMPORAL_ADDRESS).
     const query = `MltraceModelVersions = "models:/${model}/1"`;
-    expect(lines.join('\n')).toContain(`temporal workflow list --query '${query}'`);
+    const printed = `temporal workflow list --query '${query}'`;
+    expect(lines.join('\n')).toContain(printed);
+    const { stdout: table } = await run('bash', ['-c', printed], {
+      env: {
+        ...process.env,
+        PATH: `${dirname(toolPath('temporal'))}:${process.env.PATH}`,
+        TEMPORAL_ADDRESS: temporalAddress(),
+      },
+    });
+    expect(table).toContain(workflowId);
+    expect(table).not.toContain(serving.runs.find((r) => !r.result.promoted)!.workflowId);
     const listed = JSON.parse(
       await temporal('workflow', 'list', '--query', query, '--output', 'json'),
     ) as Array<{
@@ -173,5 +183,27 @@ describe("the retraining workflow's page in the Temporal Web UI", { timeout: 180
       ),
     ) as Array<{ execution: { workflowId: string } }>;
     expect(byInput.map((w) => w.execution.workflowId)).toContain(workflowId);
+  });
+
+  it('`mltrace impact` on the data version lists the champion's retraining workflow with its Temporal UI link', async () => {
+    // The demo owns its embedded store while it serves: stop it, then ask the CLI.
+    controller.abort(new Error('done serving'));
+    await demo.catch(() => {});
+    const data = championRun().result.data;
+    const { stdout } = await run(
+      process.execPath,
+      [join(repoRoot(), 'packages/cli/dist/bin.js'), 'impact', `${data.uri}@${data.version}`],
+      {
+        env: { ...process.env, MLTRACE_HOME: home, MLTRACE_TEMPORAL_UI_URL: temporalUiUrl() },
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    );
+    expect(stdout).toMatch(/\nTemporal workflows affected \(\d+\):\n/);
+    const { workflowId } = championRun();
+    expect(stdout).toContain(`  ${workflowId} (retrainingWorkflow): `);
+    const page = new RegExp(
+      `${temporalUiUrl()}/namespaces/default/workflows/${workflowId}/[0-9a-f-]{36}/history`,
+    );
+    expect(stdout).toMatch(page);
   });
 });
