@@ -20,6 +20,12 @@ import {
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/** The page's text, read in the browser (this file is typed without the DOM library). */
+const pageText = () =>
+  (globalThis as unknown as { document: { body: { textContent: string | null } | null } }).document.body
+    ?.textContent ?? '';
+
 import { type DemoResult, type DemoServing, runDemo } from '../src/demo.js';
 
 const run = promisify(execFile);
@@ -96,7 +102,7 @@ describe("the retraining workflow's page in the Temporal Web UI", { timeout: 180
     try {
       await page.goto(`${temporalUiUrl()}/namespaces/default/workflows/${workflowId}`);
       // Activity summaries label the timeline's bars (SVG text): the activity type, then what it read.
-      const timeline = () => page.evaluate(() => document.body.textContent ?? '');
+      const timeline = () => page.evaluate(pageText);
       await expect.poll(timeline, { timeout: 60_000 }).toMatch(/retrainingRegister • ← \S+/);
       expect(await timeline()).toMatch(/cleaning • ← …\/data\/trips\.csv@[0-9a-f]{8}/);
       await page.screenshot({ path: join(shots, 'retraining-workflow-timeline.png'), fullPage: true });
@@ -106,7 +112,7 @@ describe("the retraining workflow's page in the Temporal Web UI", { timeout: 180
       await page.getByText('User Metadata', { exact: true }).first().click();
       const frameWith = async (needle: string) => {
         for (const frame of page.frames()) {
-          const text = await frame.evaluate(() => document.body?.textContent ?? '').catch(() => '');
+          const text = await frame.evaluate(pageText).catch(() => '');
           if (text.includes(needle)) return { frame, text };
         }
         return undefined;
@@ -185,7 +191,7 @@ describe("the retraining workflow's page in the Temporal Web UI", { timeout: 180
     expect(byInput.map((w) => w.execution.workflowId)).toContain(workflowId);
   });
 
-  it('`mltrace impact` on the data version lists the champion's retraining workflow with its Temporal UI link', async () => {
+  it('`mltrace impact` on the data version lists the champion retraining workflow with its Temporal UI link', async () => {
     // The demo owns its embedded store while it serves: stop it, then ask the CLI.
     controller.abort(new Error('done serving'));
     await demo.catch(() => {});

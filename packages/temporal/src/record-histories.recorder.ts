@@ -64,7 +64,12 @@ describe('recording the replay histories', () => {
       });
       await worker.runUntil(async () => {
         for (const [name, workflowType, args, children] of cases) {
-          if (config !== 'sa' && config !== 'ui' && !['pipeline', 'parent', 'local', 'cancelling'].includes(name)) continue;
+          if (
+            config !== 'sa' &&
+            config !== 'ui' &&
+            !['pipeline', 'parent', 'local', 'cancelling'].includes(name)
+          )
+            continue;
           const workflowId = unique(name);
           const handle = await temporal.client.workflow.start(workflowType, { taskQueue, workflowId, args });
           await handle.result();

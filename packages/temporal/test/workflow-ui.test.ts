@@ -127,7 +127,8 @@ describe('the search attributes', { timeout: 240_000 }, () => {
   beforeAll(async () => {
     await connection.workflowService.registerNamespace({
       namespace,
-      workflowExecutionRetentionPeriod: { seconds: 86_400 },
+      // A number is what protobufjs takes; the type says Long.
+      workflowExecutionRetentionPeriod: { seconds: 86_400 as never },
     });
   });
 
