@@ -22,7 +22,7 @@ import {
   startRetraining,
 } from '@mltrace/retraining';
 import { type LineageStore, openStore } from '@mltrace/store';
-import { createMltracePlugin } from '@mltrace/temporal';
+import { createMltracePlugin, setupSearchAttributes } from '@mltrace/temporal';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { createTripsRepo, type TripsRepo } from './data-repo.js';
@@ -52,6 +52,8 @@ export interface DemoOptions {
   serve?: boolean;
   /** Port of the mltrace web UI with `serve`. @default 8000 (0: any free port) */
   uiPort?: number;
+  /** With `serve`: called once everything is up, with the web UIs' URLs and the runs. */
+  onServing?: (serving: DemoServing) => void;
   /** Aborts the demo (Ctrl-C); everything started is stopped. */
   signal?: AbortSignal;
   /** A store to use instead of opening one (tests). It is not closed. */
@@ -60,6 +62,15 @@ export interface DemoOptions {
   env?: Record<string, string | undefined>;
   /** Where the demo's lines go. @default console.log */
   out?: (line: string) => void;
+}
+
+/** What the demo serves, with `serve`. */
+export interface DemoServing {
+  /** The mltrace server (its UI is under `/ui/`). */
+  mltraceUrl: string;
+  /** Temporal's web UI, when known. */
+  temporalUiUrl: string | undefined;
+  runs: DemoResult['runs'];
 }
 
 /** What {@link runDemo} did. */
@@ -102,6 +113,11 @@ function metricsText(metrics: Record<string, number>): string {
     .filter((name) => metrics[name] !== undefined)
     .map((name) => `${name} ${formatMetric(metrics[name]!)}`)
     .join('  ');
+}
+
+/** The Temporal UI's workflow list filtered by a visibility query. */
+export function temporalSearchUrl(uiUrl: string, query: string): string {
+  return `${uiUrl}/namespaces/default/workflows?query=${encodeURIComponent(query)}`;
 }
 
 /** Runs the demo; see the module comment. Resolves when done (with `serve`: when `signal` aborts). */
@@ -167,17 +183,35 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       `  data           ${shown(repo.dir)} (git + DVC): data/trips.csv at tags ${Object.keys(repo.commits).join(', ')}`,
     );
 
+    // With --serve, the mltrace UI is up before the runs, so their pages in Temporal's UI link to it.
+    let server: { url: string; close(): Promise<void> } | undefined;
+    if (options.serve) {
+      const { createServer } = await import('@mltrace/server');
+      const started = await createServer({
+        store: lineage,
+        port: options.uiPort ?? 8000,
+        ...(temporal.uiUrl ? { temporalUiUrl: temporal.uiUrl } : {}),
+      });
+      server = started;
+      cleanups.push(() => started.close());
+    }
+    const connection = await step(Connection.connect({ address: temporal.address }));
+    cleanups.push(() => connection.close());
+    // What `mltrace temporal setup` does: the search attributes that find workflows by artifact.
+    const setup = await step(setupSearchAttributes({ connection, namespace: 'default' }));
+    out(
+      `  search attrs   ${setup.added.length ? `registered ${setup.added.join(', ')}` : `${setup.existing.join(', ')} (registered already)`}`,
+    );
     const plugin = createMltracePlugin({
       store: lineage,
       flushIntervalMs: 200,
       spoolDir: join(home, 'spool'),
       env,
+      ...(server ? { uiUrl: server.url } : {}),
     });
     cleanups.push(() => plugin.close());
     const native = await step(NativeConnection.connect({ address: temporal.address }));
     cleanups.push(() => native.close());
-    const connection = await step(Connection.connect({ address: temporal.address }));
-    cleanups.push(() => connection.close());
     const client = new Client({ connection, plugins: [plugin] });
     const taskQueue = `taxi-retraining-${randomBytes(3).toString('hex')}`;
     const worker = await step(
@@ -267,20 +301,29 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const look = (what: string, how: string) => out(`  ${what.padEnd(40)} ${how}`);
     look('the lineage graph, in the terminal', `${storeEnv}npx mltrace trace models:/${model}@champion`);
     look('the decisions and their reasons', `${storeEnv}npx mltrace promotions ${model}`);
-    if (options.serve) {
-      const { createServer } = await import('@mltrace/server');
-      const server = await createServer({
-        store: lineage,
-        port: options.uiPort ?? 8000,
-        ...(temporal.uiUrl ? { temporalUiUrl: temporal.uiUrl } : {}),
-      });
-      cleanups.push(() => server.close());
+    const champion = runs.find((r) => r.result.promoted)?.result.candidate;
+    if (champion) {
+      const query = `MltraceModelVersions = "${champion.uri}"`;
+      look(`the workflow that produced ${champion.uri}`, `temporal workflow list --query '${query}'`);
+      if (temporal.uiUrl) {
+        look('  (the same search in the Temporal UI)', temporalSearchUrl(temporal.uiUrl, query));
+      }
+    }
+    if (server) {
       look('the mltrace web UI', `${server.url}/ui/`);
-      if (temporal.uiUrl)
-        look("Temporal's UI (workflows, queries)", `${temporal.uiUrl}/namespaces/default/workflows`);
+      if (temporal.uiUrl) {
+        const last = (runs.find((r) => r.result.promoted) ?? runs[0])?.workflowId;
+        look(
+          "Temporal's UI (lineage in each workflow's details)",
+          last
+            ? `${temporal.uiUrl}/namespaces/default/workflows/${last}`
+            : `${temporal.uiUrl}/namespaces/default/workflows`,
+        );
+      }
       look('the MLflow UI (the registered model)', `${mlflowServer.address}/#/models/${model}`);
       out('');
       out('Serving until Ctrl-C.');
+      options.onServing?.({ mltraceUrl: server.url, temporalUiUrl: temporal.uiUrl, runs });
       if (signal)
         await new Promise<void>((resolveWait) =>
           signal.addEventListener('abort', () => resolveWait(), { once: true }),

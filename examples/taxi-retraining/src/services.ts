@@ -116,7 +116,10 @@ async function launch(options: {
   }
 }
 
-/** Starts `temporal server start-dev` (SQLite file in `dir`, web UI on), or uses `TEMPORAL_ADDRESS`. */
+/**
+ * Starts `temporal server start-dev` (SQLite file in `dir`, web UI on), or uses `TEMPORAL_ADDRESS`
+ * (and `MLTRACE_TEMPORAL_UI_URL` as its web UI, when set).
+ */
 export async function startTemporal(options: {
   dir: string;
   env?: Record<string, string | undefined>;
@@ -125,7 +128,7 @@ export async function startTemporal(options: {
   if (env.TEMPORAL_ADDRESS) {
     return {
       address: env.TEMPORAL_ADDRESS,
-      uiUrl: undefined,
+      uiUrl: env.MLTRACE_TEMPORAL_UI_URL?.replace(/\/+$/, '') || undefined,
       external: true,
       logFile: undefined,
       stop: async () => {},

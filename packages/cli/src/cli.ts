@@ -14,6 +14,7 @@ import { registerPromotions } from './commands/promotions.js';
 import { registerRuns } from './commands/runs.js';
 import { registerServe } from './commands/serve.js';
 import { registerSync } from './commands/sync.js';
+import { registerTemporal } from './commands/temporal.js';
 import { registerWhy } from './commands/why.js';
 import { createContext, isDebug, StopSignal, StoreHolder } from './context.js';
 import { EXIT_CODES, reportError } from './errors.js';
@@ -97,6 +98,7 @@ Exit codes: 0 ok, 1 unexpected, 2 invalid input or usage, 3 not found, 4 unavail
     registerWhy,
     registerSync,
     registerBackfill,
+    registerTemporal,
     registerServe,
     registerMigrate,
   ]) {

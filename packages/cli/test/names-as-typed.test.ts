@@ -11,7 +11,7 @@ import { MlflowClient } from '@mltrace/mlflow';
 import { createDvcWorkspace, type DvcWorkspace, mlflowTrackingUri, toolPath } from '@mltrace/test-helpers';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { removeTemplate, type Workspace, workspace } from '../src/test-cli.js';
+import { removeTemplate, type Workspace, workspace } from './test-cli.js';
 
 interface TraceJson {
   roots: Array<{ uri: string; version: string }>;

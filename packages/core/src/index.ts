@@ -29,6 +29,7 @@ export {
   parsePointerSpec,
 } from './pointers.js';
 export { dvcRunKey, mlflowRunKey, randomRunKey, temporalRunKey } from './run-keys.js';
+export { renderTree, type TreeNodeView } from './tree.js';
 export {
   type Component,
   type ComponentRun,

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { ConfigError, type Logger, silentLogger } from '@mltrace/core';
+import { ConfigError, type Logger, NotFoundError, silentLogger } from '@mltrace/core';
 import type { MlflowWebhookEvent } from '@mltrace/mlflow';
 import type { LineageStore } from '@mltrace/store';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -146,6 +146,30 @@ function gunzipped(payload: NodeJS.ReadableStream): NodeJS.ReadableStream {
 }
 
 /**
+ * The id of the run with key `key`, or, for a prefix ending in `/` (a Temporal activity call's
+ * `temporal:<ns>/<workflow>/<run>/<activity>/`), of its latest recorded attempt.
+ */
+async function latestAttempt(store: LineageStore, key: string): Promise<number | undefined> {
+  const find = async (k: string) => {
+    try {
+      return (await store.run(k)).id;
+    } catch (error) {
+      if (error instanceof NotFoundError) return undefined;
+      throw error;
+    }
+  };
+  if (!key.endsWith('/')) return find(key);
+  let latest: number | undefined;
+  // Attempts are numbered from 1; stop at the first gap (bounded: 1,000 attempts at most).
+  for (let attempt = 1; attempt <= 1000; attempt++) {
+    const id = await find(`${key}${attempt}`);
+    if (id === undefined) break;
+    latest = id;
+  }
+  return latest;
+}
+
+/**
  * Starts the mltrace HTTP server: the JSON API under `/api/v1`, OpenLineage ingestion, the MLflow
  * webhook receiver, Prometheus `/metrics` and the web UI under `/ui`.
  *
@@ -273,6 +297,24 @@ export async function createServer(options: ServerOptions): Promise<MltraceServe
   });
 
   app.get('/', async (_request, reply) => reply.redirect('/ui/'));
+  // Links from Temporal's UI: a workflow's details name each activity call by its run key without
+  // the attempt (the workflow never learns it); this finds the latest attempt's run card.
+  app.get<{ Querystring: { key?: string } }>(
+    '/go/run',
+    { config: { access: 'read' } },
+    async (request, reply) => {
+      const key = request.query.key ?? '';
+      if (!key || key.length > 4096)
+        throw new HttpError('invalid_input', 'give ?key=<run key or run key prefix>');
+      const id = await latestAttempt(options.store, key);
+      if (id === undefined) {
+        throw new HttpError('not_found', `no run with the run key ${key}`, {
+          hint: 'the worker may not have flushed it yet, or it wrote to another store',
+        });
+      }
+      return reply.redirect(`/ui/run?id=${id}`);
+    },
+  );
   const sendUi = async (request: FastifyRequest<{ Params: { '*'?: string } }>, reply: FastifyReply) => {
     if (ui.size === 0) {
       throw new HttpError('unavailable', 'the web UI is not built', {

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '../src/index.js';
-import { describeStoreBehaviour } from '../src/store-behaviour.js';
+import { describeStoreBehaviour } from './store-behaviour.js';
 
 // The whole behaviour suite through the owner's socket: a second opener of the directory (here in
 // the same process, for speed) is a client that speaks the PostgreSQL wire protocol to the owner.

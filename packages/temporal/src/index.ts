@@ -28,7 +28,7 @@ export {
   runKeyOf,
 } from './activity.js';
 export { type BackfillOptions, type BackfillResult, backfill } from './backfill.js';
-export { MltraceWorkflowClientInterceptor } from './client.js';
+export { type MltraceClientInterceptorOptions, MltraceWorkflowClientInterceptor } from './client.js';
 export {
   type Check,
   type CheckResult,
@@ -36,6 +36,16 @@ export {
   component,
   type Pointers,
 } from './component.js';
+export {
+  MLTRACE_SEARCH_ATTRIBUTES,
+  type OperatorConnection,
+  PatchGate,
+  registeredSearchAttributes,
+  SearchAttributeConflictError,
+  type SearchAttributeTypeName,
+  type SetupResult,
+  setupSearchAttributes,
+} from './namespace.js';
 export type {
   ComponentNameInput,
   MltracePluginOptions,
@@ -54,7 +64,7 @@ export {
   TEMPORAL_SDK_PACKAGES,
   TEMPORAL_SDK_RANGE,
 } from './sdk.js';
-export { LINEAGE_HEADER, type LineageHeader } from './workflow/header.js';
+export { LINEAGE_HEADER, type LineageHeader, UI_HEADER } from './workflow/header.js';
 export { findPointers, looksLikePointer } from './workflow/pointers.js';
 export { DEFAULT_REDACT_KEYS, REDACTED, scrubUri, secretKeyTest } from './workflow/redact.js';
 export { LineageWriter, type LineageWriterOptions, type PendingRun, type WriterStats } from './writer.js';

@@ -119,11 +119,19 @@ export interface MltracePluginOptions extends WriterOptions {
    */
   onCheckFailure?: 'warn' | 'fail';
   /**
-   * Upsert the `MltraceOutputs`, `MltraceModelVersions` and `MltracePipelineRun` search
-   * attributes from workflows (register them on the namespace first).
-   * @default false
+   * Upsert the `MltraceOutputs`, `MltraceInputs`, `MltraceModelVersions` and `MltracePipelineRun`
+   * search attributes from workflows. `'auto'`: when the worker's namespace has them (checked once
+   * at worker start; register them with `mltrace temporal setup`); `true`: always (they must be
+   * registered); `false`: never.
+   * @default 'auto'
    */
-  searchAttributes?: boolean;
+  searchAttributes?: boolean | 'auto';
+  /**
+   * Base URL of the mltrace UI (`mltrace serve`) that workflow pages in the Temporal UI link to:
+   * the plugin's client hands it to the workflows it starts.
+   * @default `MLTRACE_UI_URL`, else workflows link to http://localhost:8000
+   */
+  uiUrl?: string;
   /** Where library messages go. @default silentLogger */
   logger?: Logger;
   /** Environment (MLTRACE_HOME, MLTRACE_GIT_COMMIT, MLTRACE_DATABASE_URL). @default process.env */
@@ -159,7 +167,8 @@ export interface ResolvedOptions extends ResolvedWriterOptions {
   maxCodeSnapshotChars: number;
   gitCommit: string | false | undefined;
   onCheckFailure: 'warn' | 'fail';
-  searchAttributes: boolean;
+  searchAttributes: boolean | 'auto';
+  uiUrl: string | undefined;
   logger: Logger;
   env: Record<string, string | undefined>;
   cwd: string;
@@ -208,6 +217,23 @@ function defaultStore(env: Record<string, string | undefined>, cwd: string): () 
   };
 }
 
+function searchAttributesMode(value: boolean | 'auto' | undefined): boolean | 'auto' {
+  if (value === undefined) return 'auto';
+  if (value !== true && value !== false && value !== 'auto') {
+    throw new RangeError(`searchAttributes must be true, false or 'auto', got ${String(value)}`);
+  }
+  return value;
+}
+
+function uiUrlOf(value: string | undefined): string | undefined {
+  const url = value?.trim().replace(/\/+$/, '');
+  if (!url) return undefined;
+  if (!/^https?:\/\/[^\s"'<>()[\]`]+$/i.test(url) || url.length > 512) {
+    throw new RangeError(`uiUrl (MLTRACE_UI_URL) must be an http(s) URL, got "${value}"`);
+  }
+  return url;
+}
+
 /** Applies every default of {@link MltracePluginOptions}, in one place. */
 export function resolveOptions(options: MltracePluginOptions = {}): ResolvedOptions {
   const env = options.env ?? process.env;
@@ -236,7 +262,8 @@ export function resolveOptions(options: MltracePluginOptions = {}): ResolvedOpti
     maxCodeSnapshotChars: positive('maxCodeSnapshotChars', options.maxCodeSnapshotChars, 20_000, 0),
     gitCommit: options.gitCommit,
     onCheckFailure,
-    searchAttributes: options.searchAttributes ?? false,
+    searchAttributes: searchAttributesMode(options.searchAttributes),
+    uiUrl: uiUrlOf(options.uiUrl ?? env.MLTRACE_UI_URL),
     logger: options.logger ?? silentLogger,
     env,
     cwd,

@@ -7,6 +7,7 @@ import type { Worker, WorkerOptions } from '@temporalio/worker';
 import { ActivityRecorder, type RecorderStats } from './activity.js';
 import { MltraceWorkflowClientInterceptor } from './client.js';
 import { gitCommitOf } from './git.js';
+import { PatchGate } from './namespace.js';
 import { type MltracePluginOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { checkTemporalSdk } from './sdk.js';
 import { LineageWriter, type WriterStats } from './writer.js';
@@ -46,23 +47,25 @@ export class MltracePlugin extends SimplePlugin {
   readonly writer: LineageWriter;
   private readonly recorder: ActivityRecorder;
   private gitResolved = false;
+  private readonly gate: PatchGate;
 
   constructor(options: MltracePluginOptions = {}) {
     const config = resolveOptions(options);
     const writer = new LineageWriter({ ...config, logger: config.logger });
     const recorder = new ActivityRecorder(config, writer);
-    const clientInterceptor = new MltraceWorkflowClientInterceptor();
+    const clientInterceptor = new MltraceWorkflowClientInterceptor({ uiUrl: config.uiUrl });
     super({
       name: 'mltrace',
       clientInterceptors: { workflow: [clientInterceptor] },
       workerInterceptors: {
         client: { workflow: [clientInterceptor] },
-        workflowModules: [workflowInterceptorModule(config.searchAttributes)],
+        workflowModules: [workflowInterceptorModule(config.searchAttributes !== false)],
       },
     });
     this.config = config;
     this.writer = writer;
     this.recorder = recorder;
+    this.gate = new PatchGate(config.searchAttributes, config.logger);
   }
 
   /**
@@ -85,13 +88,21 @@ export class MltracePlugin extends SimplePlugin {
       this.recorder.gitCommit = gitCommitOf(this.config);
     }
     this.writer.start();
-    return super.configureWorker({ ...options, interceptors: { ...options.interceptors, activity } });
+    // Search attributes on when the namespace has them (checked once; runWorker waits for it).
+    this.gate.check(options.connection, options.namespace ?? 'default');
+    const patchActivationCallback = this.gate.callback(options.patchActivationCallback);
+    return super.configureWorker({
+      ...options,
+      patchActivationCallback,
+      interceptors: { ...options.interceptors, activity },
+    });
   }
 
   /** Runs the worker, then flushes the writer when it shuts down. */
   override runWorker(worker: Worker, next: (w: Worker) => Promise<void>): Promise<void> {
     return super.runWorker(worker, async (w) => {
       try {
+        await this.gate.ready();
         await next(w);
       } finally {
         await this.writer.flush();

@@ -27,7 +27,8 @@ describe('plugin options', () => {
       recordStart: true,
       maxCodeSnapshotChars: 20_000,
       onCheckFailure: 'warn',
-      searchAttributes: false,
+      searchAttributes: 'auto',
+      uiUrl: undefined,
       logger: silentLogger,
       cwd: '/srv/worker',
     });

@@ -4,8 +4,11 @@
  * test workflows (`MLTRACE_RECORD_HISTORIES=1 npx vitest run packages/temporal/test/record-histories.recorder.ts`),
  * and commit the
  * files under test/test-histories/ (named `<case>.<plugin config>.json`, config being `sa`
- * (search attributes on), `default` or `none` (no plugin); each is the JSON history of
+ * (search attributes on, recorded before the UI patch), `ui` (search attributes on, with the
+ * activity summaries and `MltraceInputs`), `default` or `none` (no plugin); each is the JSON history of
  * `temporal workflow show -o json` with the `workflowId` added; then `npx biome check --write` formats them).
+ * `MLTRACE_RECORD_CONFIGS=ui` records only the configurations named (committed histories of the
+ * others are what proves older histories still replay: do not record them again).
  */
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
@@ -31,11 +34,15 @@ describe('recording the replay histories', () => {
     const temporal = await connectTemporal();
     const raw = join(await mkdtemp(join(tmpdir(), 'mltrace-history-')), 'raw.csv');
     await writeFile(raw, 'a,b\n1,2\n3,4\n');
-    const configs: Array<[string, MltracePlugin | undefined]> = [
-      ['sa', createMltracePlugin({ store, searchAttributes: true, spoolDir: false })],
-      ['default', createMltracePlugin({ store, spoolDir: false })],
-      ['none', undefined],
-    ];
+    const only = process.env.MLTRACE_RECORD_CONFIGS?.split(',').map((c) => c.trim());
+    const configs: Array<[string, MltracePlugin | undefined]> = (
+      [
+        ['sa', createMltracePlugin({ store, searchAttributes: true, spoolDir: false })],
+        ['ui', createMltracePlugin({ store, searchAttributes: true, spoolDir: false })],
+        ['default', createMltracePlugin({ store, spoolDir: false })],
+        ['none', undefined],
+      ] as Array<[string, MltracePlugin | undefined]>
+    ).filter(([name]) => !only || only.includes(name));
     const cases: Array<[string, string, unknown[], string[]]> = [
       ['pipeline', 'pipeline', [raw], []],
       ['retries', 'retries', [2], []],
@@ -57,7 +64,12 @@ describe('recording the replay histories', () => {
       });
       await worker.runUntil(async () => {
         for (const [name, workflowType, args, children] of cases) {
-          if (config !== 'sa' && !['pipeline', 'parent', 'local', 'cancelling'].includes(name)) continue;
+          if (
+            config !== 'sa' &&
+            config !== 'ui' &&
+            !['pipeline', 'parent', 'local', 'cancelling'].includes(name)
+          )
+            continue;
           const workflowId = unique(name);
           const handle = await temporal.client.workflow.start(workflowType, { taskQueue, workflowId, args });
           await handle.result();

@@ -7,6 +7,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     /** gRPC address of the Temporal server (`host:port`), when `temporal` is started. */
     temporalAddress?: string;
+    /** Base URL of the Temporal Web UI, when `temporal` is started (or `TEMPORAL_UI_URL` names an external one). */
+    temporalUiUrl?: string;
     /** Admin URL of the PostgreSQL server, when `postgres` is started. */
     postgresAdminUrl?: string;
     /** Name prefix of this run's test databases. */

@@ -47,8 +47,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const starters: Record<ServiceName, () => Promise<Started>> = {
     temporal: () =>
       timed('temporal', async () => {
-        const server = await startTemporalDevServer();
+        // With its Web UI on a free port, for the tests that open Temporal's pages in Chromium.
+        const server = await startTemporalDevServer({ ui: true });
         project.provide('temporalAddress', server.address);
+        if (server.uiUrl) project.provide('temporalUiUrl', server.uiUrl);
         return server;
       }),
     postgres: () =>

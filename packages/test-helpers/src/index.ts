@@ -16,7 +16,7 @@ import { selectedServices } from './context.js';
 import { createTestDatabase } from './postgres.js';
 
 function provided(
-  key: 'temporalAddress' | 'postgresAdminUrl' | 'mlflowTrackingUri',
+  key: 'temporalAddress' | 'temporalUiUrl' | 'postgresAdminUrl' | 'mlflowTrackingUri',
   service: string,
 ): string {
   const value = inject(key);
@@ -34,6 +34,14 @@ function provided(
 /** gRPC address (`host:port`) of the run's Temporal server (namespace `default`). */
 export function temporalAddress(): string {
   return provided('temporalAddress', 'temporal');
+}
+
+/**
+ * Base URL of the run's Temporal Web UI, e.g. `http://127.0.0.1:8233` (the dev server serves it on a
+ * free port; with an external `TEMPORAL_ADDRESS`, set `TEMPORAL_UI_URL` to its UI).
+ */
+export function temporalUiUrl(): string {
+  return provided('temporalUiUrl', 'temporal (with its UI)');
 }
 
 /** Base URL of the run's MLflow tracking server, e.g. `http://127.0.0.1:5123`. */

@@ -16,6 +16,7 @@ export type SearchAttributeTypeName =
 export const MLTRACE_SEARCH_ATTRIBUTES = {
   MltraceOutputs: 'KeywordList',
   MltraceModelVersions: 'KeywordList',
+  MltraceInputs: 'KeywordList',
   MltracePipelineRun: 'Keyword',
 } as const satisfies Record<string, SearchAttributeTypeName>;
 
@@ -130,7 +131,7 @@ export async function startTemporalDevServer(
     return {
       address: externalAddress,
       namespace,
-      uiUrl: undefined,
+      uiUrl: env.TEMPORAL_UI_URL?.replace(/\/+$/, '') || undefined,
       external: true,
       logFile: undefined,
       stop,

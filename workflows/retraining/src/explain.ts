@@ -12,7 +12,14 @@
  * ```
  * @module
  */
-import { InvalidInputError, type IOPointer, NotFoundError, type PromotionDecision } from '@mltrace/core';
+import {
+  InvalidInputError,
+  type IOPointer,
+  NotFoundError,
+  type PromotionDecision,
+  renderTree,
+  type TreeNodeView,
+} from '@mltrace/core';
 import type { MlflowClient } from '@mltrace/mlflow';
 import type { LineageGraph, LineageStore, RunSummary } from '@mltrace/store';
 import { formatMetric, type Metrics, promotes } from './policy.js';
@@ -29,6 +36,8 @@ export interface ChainRun {
   /** Distance from the alias's promotion, in dependency edges. */
   depth: number;
   outputs: string[];
+  /** The runs of the chain it depends on (by id). */
+  dependsOn: number[];
 }
 
 /** The data version a model was trained on. */
@@ -97,7 +106,34 @@ function chainRun(run: RunSummary & { depth: number }): ChainRun {
     gitCommit: run.gitCommit,
     depth: run.depth,
     outputs: run.outputs.map((p) => (p.version ? `${p.uri}@${p.version}` : p.uri)),
+    dependsOn: [...run.dependsOn],
   };
+}
+
+/**
+ * The chain as a tree that reads as the graph: each run under the run that depends on it, newest
+ * dependency first; a run reached a second time (a shared ancestor, e.g. the data version both the
+ * cleaning and the pin step read) is printed once and then referenced, never shown as the child
+ * of whichever run happened to come before it.
+ */
+export function chainTree(chain: ChainRun[]): string[] {
+  const byId = new Map(chain.map((run) => [run.id, run]));
+  const seen = new Set<number>();
+  const label = (run: ChainRun) => {
+    const outputs = run.outputs.length > 0 ? ` -> ${run.outputs.join(', ')}` : '';
+    return `${run.component} #${run.id} [${run.source}, ${run.status}]${outputs}`;
+  };
+  const expand = (run: ChainRun): TreeNodeView<ChainRun> => {
+    if (seen.has(run.id)) return { label: `${run.component} #${run.id} (see above)` };
+    seen.add(run.id);
+    const children = [...new Set(run.dependsOn)].sort((a, b) => b - a).flatMap((id) => byId.get(id) ?? []);
+    return { label: label(run), children };
+  };
+  const roots = chain.filter((run) => run.depth === 0).sort((a, b) => b.id - a.id);
+  const lines = renderTree(roots, expand);
+  // Runs no root reaches (a walk cut short): listed, not lost.
+  for (const run of chain) if (!seen.has(run.id)) lines.push(...renderTree([run], expand));
+  return lines;
 }
 
 const DVC_MD5 = /^[0-9a-f]{32}$/;
@@ -262,13 +298,8 @@ export function formatExplanation(explanation: AliasExplanation): string {
     }
   }
   if (e.chain.length > 0) {
-    out.push('', `Lineage (${e.chain.length} runs, nearest first):`);
-    for (const run of e.chain) {
-      const outputs = run.outputs.length > 0 ? ` -> ${run.outputs.join(', ')}` : '';
-      out.push(
-        `  ${'  '.repeat(Math.min(run.depth, 12))}${run.component} #${run.id} [${run.source}, ${run.status}]${outputs}`,
-      );
-    }
+    out.push('', `Lineage (${e.chain.length} runs; each run under the one that used it, shared ones once):`);
+    for (const line of chainTree(e.chain)) out.push(`  ${line}`);
   }
   if (e.missing.length > 0) {
     out.push('', 'Missing:');

@@ -2,7 +2,12 @@ import { parsePointerSpec } from '@mltrace/core';
 import { examples, type Register } from '../command.js';
 import { nonNegativeInt } from '../options.js';
 import { graphJson } from '../render/json.js';
-import { renderLineage } from '../render/lineage.js';
+import { affectedWorkflows, renderLineage, renderWorkflows } from '../render/lineage.js';
+
+/** The Temporal Web UI that `impact` links workflows to. */
+function temporalUiUrl(env: Record<string, string | undefined>): string {
+  return env.MLTRACE_TEMPORAL_UI_URL?.trim() || 'http://localhost:8233';
+}
 
 interface LineageOptions {
   depth?: number;
@@ -28,8 +33,20 @@ export const registerLineage: Register = (program, wrap) => {
         direction === 'upstream'
           ? await store.trace(pointer, graphOptions)
           : await store.impact(pointer, graphOptions);
-      if (options.json) ctx.json(graphJson(graph, direction));
-      else ctx.out(...renderLineage(graph, direction, { cwd: ctx.io.cwd, ...graphOptions }));
+      // Downstream, the Temporal workflows the pointer reached, with their pages in Temporal's UI.
+      const workflows = direction === 'downstream' ? affectedWorkflows(graph, temporalUiUrl(ctx.io.env)) : [];
+      if (options.json) {
+        ctx.json(
+          direction === 'downstream'
+            ? { ...graphJson(graph, direction), workflows }
+            : graphJson(graph, direction),
+        );
+      } else {
+        ctx.out(
+          ...renderLineage(graph, direction, { cwd: ctx.io.cwd, ...graphOptions }),
+          ...renderWorkflows(workflows),
+        );
+      }
       return 0;
     });
 
@@ -64,7 +81,10 @@ export const registerLineage: Register = (program, wrap) => {
     .option('--json', 'print the lineage graph as JSON (see the README)')
     .addHelpText(
       'after',
-      examples('mltrace impact data/raw.csv', 'mltrace impact data/raw.csv@a1b2c3 --json'),
+      `${examples('mltrace impact data/raw.csv', 'mltrace impact data/raw.csv@a1b2c3 --json')}
+Also lists the Temporal workflows the affected runs belong to, with their pages in the Temporal UI
+(MLTRACE_TEMPORAL_UI_URL, default http://localhost:8233).
+`,
     )
     .action(body('downstream'));
 };

@@ -83,3 +83,66 @@ export function renderLineage(
   }
   return lines;
 }
+
+/** A Temporal workflow run that a lineage graph's runs belong to. */
+export interface AffectedWorkflow {
+  namespace: string;
+  workflowId: string;
+  runId: string | undefined;
+  workflowType: string | undefined;
+  /** How many runs of the graph it holds. */
+  runs: number;
+  /** Its page in the Temporal Web UI. */
+  url: string;
+}
+
+/** The Temporal UI's page of a workflow run (its history when the run id is known). */
+export function temporalWorkflowUrl(
+  base: string,
+  namespace: string,
+  workflowId: string,
+  runId?: string,
+): string {
+  const parts = [base.replace(/\/+$/, ''), 'namespaces', encodeURIComponent(namespace), 'workflows'];
+  parts.push(encodeURIComponent(workflowId));
+  if (runId) parts.push(encodeURIComponent(runId), 'history');
+  return parts.join('/');
+}
+
+/** The Temporal workflow runs of a graph's runs, in the order the graph first reaches them. */
+export function affectedWorkflows(graph: LineageGraph, temporalUiUrl: string): AffectedWorkflow[] {
+  const byKey = new Map<string, AffectedWorkflow>();
+  const ordered = [...graph.runs].sort((a, b) => a.depth - b.depth || a.id - b.id);
+  for (const run of ordered) {
+    const wf = run.workflow;
+    if (run.source !== 'temporal' || !wf.workflowId) continue;
+    const namespace = wf.namespace ?? 'default';
+    const key = `${namespace}/${wf.workflowId}/${wf.runId ?? ''}`;
+    const existing = byKey.get(key);
+    if (existing) {
+      existing.runs++;
+      continue;
+    }
+    byKey.set(key, {
+      namespace,
+      workflowId: wf.workflowId,
+      runId: wf.runId,
+      workflowType: wf.workflowType,
+      runs: 1,
+      url: temporalWorkflowUrl(temporalUiUrl, namespace, wf.workflowId, wf.runId),
+    });
+  }
+  return [...byKey.values()];
+}
+
+/** The lines listing the affected workflows (none when there are none). */
+export function renderWorkflows(workflows: AffectedWorkflow[]): string[] {
+  if (workflows.length === 0) return [];
+  const lines = ['', `Temporal workflows affected (${workflows.length}):`];
+  for (const wf of workflows) {
+    lines.push(
+      `  ${wf.workflowId}${wf.workflowType ? ` (${wf.workflowType})` : ''}: ${plural(wf.runs, 'run')}  ${wf.url}`,
+    );
+  }
+  return lines;
+}

@@ -93,6 +93,10 @@ describe('mltrace why', { timeout: 180_000 }, () => {
     );
     expect(text).toContain(`  version      ${DATA}@${MD5}\n  git commit   c0ffee1234ab\n`);
     expect(text).not.toContain('Missing:');
+    // The chain as the graph: each run under the one that used it.
+    expect(text).toMatch(
+      /\n {2}promote #5 \[api, succeeded\] -> models:\/taxi@champion@3\n {2}└─ register #3 [^\n]*\n {5}└─ train #2 [^\n]*\n {8}└─ dvc add data\/trips\.csv #1 \[dvc, succeeded\]/,
+    );
   });
 
   it('prints the explanation as JSON', async () => {

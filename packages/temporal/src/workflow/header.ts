@@ -8,6 +8,19 @@
 /** Header key of the lineage context. */
 export const LINEAGE_HEADER = 'mltrace-lineage';
 
+/**
+ * Header key of the mltrace UI base URL a workflow's page links to: set by the plugin's client on
+ * the workflows it starts, handed on to child workflows and continue-as-new runs.
+ */
+export const UI_HEADER = 'mltrace-ui';
+
+/** Validates a decoded {@link UI_HEADER} value: an http(s) base URL (anything else is ignored). */
+export function asUiUrl(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value.length > 512) return undefined;
+  if (!/^https?:\/\/[^\s"'<>()[\]`]+$/i.test(value)) return undefined;
+  return value.replace(/\/+$/, '');
+}
+
 /** A workflow execution. */
 export interface ExecutionRef {
   workflowId: string;

@@ -25,12 +25,14 @@ import {
   type ContinueAsNewInput,
   defaultPayloadConverter,
   defineQuery,
+  getCurrentDetails,
   type Headers,
   isCancellation,
   type LocalActivityInput,
   type Next,
   patched,
   type StartChildWorkflowExecutionInput,
+  setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   type WorkflowExecuteInput,
@@ -40,11 +42,38 @@ import {
   type WorkflowOutboundCallsInterceptor,
   workflowInfo,
 } from '@temporalio/workflow';
-import { asLineageHeader, type ExecutionRef, LINEAGE_HEADER, type LineageHeader } from './header.js';
+import {
+  activitySummary,
+  DEFAULT_MLTRACE_UI_URL,
+  type DetailModel,
+  type DetailRow,
+  declaredOutput,
+  MAX_DETAIL_ROWS,
+  modelKind,
+  pointerVersions,
+  renderDetails,
+  type ShownPointer,
+  withVersions,
+} from './details.js';
+import {
+  asLineageHeader,
+  asUiUrl,
+  type ExecutionRef,
+  LINEAGE_HEADER,
+  type LineageHeader,
+  UI_HEADER,
+} from './header.js';
 import { findPointers, looksLikePointer } from './pointers.js';
 import { DEFAULT_REDACT_KEYS, secretKeyTest } from './redact.js';
 
-export { asLineageHeader, type ExecutionRef, LINEAGE_HEADER, type LineageHeader } from './header.js';
+export {
+  asLineageHeader,
+  asUiUrl,
+  type ExecutionRef,
+  LINEAGE_HEADER,
+  type LineageHeader,
+  UI_HEADER,
+} from './header.js';
 
 /** The outcome of one activity call as the workflow saw it (after all its retries). */
 export type WorkflowRunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -115,12 +144,27 @@ export const MLTRACE_PIPELINE_RUN = defineSearchAttributeKey(
   SearchAttributeType.KEYWORD,
 );
 
+/** Search attribute: input pointers of the workflow's activities, as `uri` and `uri@version` (KeywordList). */
+export const MLTRACE_INPUTS = defineSearchAttributeKey('MltraceInputs', SearchAttributeType.KEYWORD_LIST);
+
 /** The `patched()` id guarding the search-attribute upserts. */
 export const SEARCH_ATTRIBUTES_PATCH = 'mltrace-search-attributes-v1';
+/** The `patched()` id guarding the `MltraceInputs` upserts (added after v1). */
+export const INPUT_SEARCH_ATTRIBUTES_PATCH = 'mltrace-search-attributes-v2-inputs';
+/** The `patched()` id guarding the activity summaries (the current details produce no command). */
+export const UI_PATCH = 'mltrace-ui-v1';
+
+/** Which search attributes each patch writes (the plugin turns a patch on only when the namespace has them). */
+export const PATCH_SEARCH_ATTRIBUTES: Readonly<Record<string, readonly string[]>> = {
+  [SEARCH_ATTRIBUTES_PATCH]: [MLTRACE_OUTPUTS.name, MLTRACE_MODEL_VERSIONS.name, MLTRACE_PIPELINE_RUN.name],
+  [INPUT_SEARCH_ATTRIBUTES_PATCH]: [MLTRACE_INPUTS.name],
+};
 
 /** At most this many values per KeywordList search attribute, each at most this many characters. */
 const MAX_KEYWORDS = 50;
 const MAX_KEYWORD_CHARS = 256;
+/** `MltraceInputs` keeps fewer: each upsert repeats the whole list (history bytes, see bench/temporal-ui). */
+const MAX_INPUT_KEYWORDS = 20;
 
 /** Options of {@link createLineageInterceptors}. */
 export interface LineageInterceptorOptions {
@@ -134,6 +178,11 @@ export interface LineageInterceptorOptions {
 
 const isSecretKey = secretKeyTest(DEFAULT_REDACT_KEYS);
 const POINTER_LIMITS = { maxPointers: 32, maxDepth: 6, maxNodes: 2000, isSecretKey };
+
+/** A pointer as a search-attribute keyword (`uri` or `uri@version`), cut to the limit. */
+function keyword(pointer: ShownPointer): string {
+  return (pointer.version ? `${pointer.uri}@${pointer.version}` : pointer.uri).slice(0, MAX_KEYWORD_CHARS);
+}
 
 /** Whether a pointer names a model version (for `MltraceModelVersions`). */
 function isModelPointer(uri: string): boolean {
@@ -160,6 +209,27 @@ class LineageState {
   private readonly producers = new Map<string, string>();
   private readonly outputs = new Set<string>();
   private readonly modelVersions = new Set<string>();
+  private readonly inputKeywords = new Set<string>();
+  /** The mltrace UI base URL the details link to. */
+  private ui = DEFAULT_MLTRACE_UI_URL;
+  /** The incoming {@link UI_HEADER}, handed on to children and continue-as-new runs. */
+  uiPayload: Headers[string] | undefined;
+  /** Activity summaries are on (this run took the {@link UI_PATCH}). */
+  summaries = false;
+  private inputSearchAttributes = false;
+  private readonly counts: Record<DetailRow['status'], number> = {
+    running: 0,
+    succeeded: 0,
+    failed: 0,
+    cancelled: 0,
+  };
+  /** The newest rows of the details, oldest first. */
+  private readonly rows: DetailRow[] = [];
+  private omittedRows = 0;
+  private readonly models = new Map<string, DetailModel>();
+  /** The details this state set last (anything else there was set by the workflow itself). */
+  private lastDetails = '';
+  private ownDetails = '';
 
   constructor(private readonly searchAttributes: boolean) {}
 
@@ -187,6 +257,41 @@ class LineageState {
         upsertSearchAttributes([{ key: MLTRACE_PIPELINE_RUN, value: pipelineRun }]);
       }
     }
+    // New behaviour after the first recorded histories: each behind its own patch, decided once here.
+    const uiPayload = headers[UI_HEADER];
+    if (uiPayload) {
+      this.uiPayload = uiPayload;
+      try {
+        this.ui = asUiUrl(defaultPayloadConverter.fromPayload(uiPayload)) ?? DEFAULT_MLTRACE_UI_URL;
+      } catch {
+        this.ui = DEFAULT_MLTRACE_UI_URL;
+      }
+    }
+    this.inputSearchAttributes = this.searchAttributes && patched(INPUT_SEARCH_ATTRIBUTES_PATCH);
+    this.summaries = patched(UI_PATCH);
+    this.refreshDetails();
+  }
+
+  /** Sets the workflow's current details (no command: shown through the metadata query). */
+  private refreshDetails(): void {
+    const header = this.header;
+    const info = workflowInfo();
+    const ours = renderDetails({
+      ui: this.ui,
+      counts: this.counts,
+      rows: this.rows,
+      omitted: this.omittedRows,
+      models: [...this.models.values()],
+      ...(header && header.pipelineRun.workflowId !== info.workflowId
+        ? { pipelineRun: header.pipelineRun.workflowId }
+        : {}),
+    });
+    // Details the workflow set itself (since our last update) stay, above ours.
+    const current = getCurrentDetails();
+    if (current !== this.lastDetails) this.ownDetails = current;
+    const details = this.ownDetails ? `${this.ownDetails}\n\n---\n\n${ours}` : ours;
+    this.lastDetails = details;
+    setCurrentDetails(details);
   }
 
   /** The header for activities of this workflow (encoded once). */
@@ -208,7 +313,21 @@ class LineageState {
     return this.childHeaderPayload;
   }
 
-  begin(activityId: string, activityType: string, local: boolean, args: unknown[]): WorkflowLineageRun {
+  /** The headers a child workflow or the next run of a continue-as-new gets. */
+  onward(headers: Headers, lineage: Headers[string]): Headers {
+    return {
+      ...headers,
+      [LINEAGE_HEADER]: lineage,
+      ...(this.uiPayload && !headers[UI_HEADER] ? { [UI_HEADER]: this.uiPayload } : {}),
+    };
+  }
+
+  begin(
+    activityId: string,
+    activityType: string,
+    local: boolean,
+    args: unknown[],
+  ): { run: WorkflowLineageRun; row: DetailRow; summary: string | undefined } {
     const info = workflowInfo();
     const inputs = findPointers(args, POINTER_LIMITS);
     const dependsOn = [...new Set(inputs.flatMap((uri) => this.producers.get(uri) ?? []))];
@@ -228,13 +347,71 @@ class LineageState {
       this.runs.shift();
       this.omittedRuns++;
     }
-    return run;
+    const shownInputs = withVersions(inputs, pointerVersions(args));
+    const output = declaredOutput(args, inputs);
+    const row: DetailRow = {
+      activityType,
+      status: 'running',
+      runKeyPrefix: run.runKeyPrefix,
+      inputs: shownInputs,
+      outputs: [],
+    };
+    this.counts.running++;
+    this.rows.push(row);
+    if (this.rows.length > MAX_DETAIL_ROWS) {
+      this.rows.shift();
+      this.omittedRows++;
+    }
+    this.refreshDetails();
+    const summary = this.summaries
+      ? activitySummary(shownInputs, output ? shownInputs.find((p) => p.uri === output) : undefined) ||
+        undefined
+      : undefined;
+    return { run, row, summary };
   }
 
-  succeeded(run: WorkflowLineageRun, result: unknown): void {
+  /**
+   * Adds the inputs of a finished call to `MltraceInputs` (behind its patch); returns the upsert
+   * entry when some are new, for the caller to send in one command with the outputs'.
+   */
+  private noteInputs(row: DetailRow): Array<{ key: typeof MLTRACE_INPUTS; value: string[] }> {
+    if (!this.inputSearchAttributes) return [];
+    let changed = false;
+    for (const pointer of row.inputs) {
+      for (const value of pointer.version
+        ? [keyword({ uri: pointer.uri }), keyword(pointer)]
+        : [keyword(pointer)]) {
+        if (!this.inputKeywords.has(value) && this.inputKeywords.size < MAX_INPUT_KEYWORDS) {
+          this.inputKeywords.add(value);
+          changed = true;
+        }
+      }
+    }
+    return changed ? [{ key: MLTRACE_INPUTS, value: [...this.inputKeywords] }] : [];
+  }
+
+  /** Ends a row of the details. */
+  private endRow(row: DetailRow, status: DetailRow['status']): void {
+    this.counts.running--;
+    this.counts[status]++;
+    row.status = status;
+  }
+
+  succeeded(run: WorkflowLineageRun, row: DetailRow, result: unknown): void {
     run.status = 'succeeded';
     run.endedAt = new Date().toISOString();
     run.outputs = findPointers(result, POINTER_LIMITS);
+    this.endRow(row, 'succeeded');
+    row.outputs = withVersions(run.outputs, pointerVersions(result));
+    // A call that read no pointer and returned a model version looked it up (the current
+    // champion), it did not make it: not a model this workflow registered or promoted.
+    const lookup = run.inputs.length === 0;
+    for (const pointer of lookup ? [] : row.outputs) {
+      const kind = modelKind(pointer.uri);
+      if (kind && this.models.size < 50) this.models.set(keyword(pointer), { pointer, kind });
+    }
+    this.refreshDetails();
+    const inputs = this.noteInputs(row);
     let changed = false;
     for (const uri of run.outputs) {
       this.producers.set(uri, run.activityId);
@@ -243,7 +420,14 @@ class LineageState {
         this.outputs.add(keyword);
         changed = true;
       }
-      if (isModelPointer(uri) && !this.modelVersions.has(keyword) && this.modelVersions.size < MAX_KEYWORDS) {
+      // Since the v2 patch, what a call looked up is not among the versions the workflow produced.
+      const produced = !(lookup && this.inputSearchAttributes);
+      if (
+        produced &&
+        isModelPointer(uri) &&
+        !this.modelVersions.has(keyword) &&
+        this.modelVersions.size < MAX_KEYWORDS
+      ) {
         this.modelVersions.add(keyword);
         changed = true;
       }
@@ -254,14 +438,22 @@ class LineageState {
         ...(this.modelVersions.size > 0
           ? [{ key: MLTRACE_MODEL_VERSIONS, value: [...this.modelVersions] }]
           : []),
+        ...inputs,
       ]);
+    } else if (inputs.length > 0) {
+      upsertSearchAttributes(inputs);
     }
   }
 
-  failed(run: WorkflowLineageRun, err: unknown): void {
+  failed(run: WorkflowLineageRun, row: DetailRow, err: unknown): void {
     run.status = isCancellation(err) ? 'cancelled' : 'failed';
     run.endedAt = new Date().toISOString();
     run.error = errorOf(err);
+    this.endRow(row, run.status);
+    row.error = run.error.message;
+    this.refreshDetails();
+    const inputs = this.noteInputs(row);
+    if (inputs.length > 0) upsertSearchAttributes(inputs);
   }
 
   lineage(): WorkflowLineage {
@@ -321,21 +513,26 @@ class LineageOutboundInterceptor implements WorkflowOutboundCallsInterceptor {
     activityType: string,
     local: boolean,
     args: unknown[],
-    call: () => Promise<unknown>,
+    call: (summary: string | undefined) => Promise<unknown>,
   ): Promise<unknown> {
-    const run = this.state.begin(activityId, activityType, local, args);
-    const promise = call();
+    const { run, row, summary } = this.state.begin(activityId, activityType, local, args);
+    const promise = call(summary);
     promise.then(
-      (result) => this.state.succeeded(run, result),
-      (err: unknown) => this.state.failed(run, err),
+      (result) => this.state.succeeded(run, row, result),
+      (err: unknown) => this.state.failed(run, row, err),
     );
     return promise;
   }
 
   scheduleActivity(input: ActivityInput, next: Next<WorkflowOutboundCallsInterceptor, 'scheduleActivity'>) {
     const activityId = input.options.activityId ?? `${input.seq}`;
-    return this.track(activityId, input.activityType, false, input.args, () =>
-      next({ ...input, headers: { ...input.headers, [LINEAGE_HEADER]: this.state.activityHeader() } }),
+    return this.track(activityId, input.activityType, false, input.args, (summary) =>
+      next({
+        ...input,
+        // A summary the workflow gave the call wins.
+        ...(summary && !input.options.summary ? { options: { ...input.options, summary } } : {}),
+        headers: { ...input.headers, [LINEAGE_HEADER]: this.state.activityHeader() },
+      }),
     );
   }
 
@@ -343,8 +540,12 @@ class LineageOutboundInterceptor implements WorkflowOutboundCallsInterceptor {
     input: LocalActivityInput,
     next: Next<WorkflowOutboundCallsInterceptor, 'scheduleLocalActivity'>,
   ) {
-    return this.track(`${input.seq}`, input.activityType, true, input.args, () =>
-      next({ ...input, headers: { ...input.headers, [LINEAGE_HEADER]: this.state.activityHeader() } }),
+    return this.track(`${input.seq}`, input.activityType, true, input.args, (summary) =>
+      next({
+        ...input,
+        ...(summary && !input.options.summary ? { options: { ...input.options, summary } } : {}),
+        headers: { ...input.headers, [LINEAGE_HEADER]: this.state.activityHeader() },
+      }),
     );
   }
 
@@ -358,10 +559,7 @@ class LineageOutboundInterceptor implements WorkflowOutboundCallsInterceptor {
       status: 'running',
     };
     this.state.children.push(child);
-    const promise = next({
-      ...input,
-      headers: { ...input.headers, [LINEAGE_HEADER]: this.state.childHeader() },
-    });
+    const promise = next({ ...input, headers: this.state.onward(input.headers, this.state.childHeader()) });
     const ignore = () => {};
     promise.then(([started, completed]) => {
       started.then((runId) => {
@@ -380,7 +578,7 @@ class LineageOutboundInterceptor implements WorkflowOutboundCallsInterceptor {
   }
 
   continueAsNew(input: ContinueAsNewInput, next: Next<WorkflowOutboundCallsInterceptor, 'continueAsNew'>) {
-    return next({ ...input, headers: { ...input.headers, [LINEAGE_HEADER]: this.state.activityHeader() } });
+    return next({ ...input, headers: this.state.onward(input.headers, this.state.activityHeader()) });
   }
 }
 
@@ -405,4 +603,11 @@ export function createLineageInterceptors(
 /** The interceptors factory of this module (no search attributes), as `workflowModules` expects. */
 export const interceptors: WorkflowInterceptorsFactory = createLineageInterceptors();
 
+export {
+  activitySummary,
+  DEFAULT_MLTRACE_UI_URL,
+  mltraceLinks,
+  renderDetails,
+  workflowSummary,
+} from './details.js';
 export { findPointers, looksLikePointer };
