@@ -27,6 +27,16 @@ export {
   normalizeUri,
   parsePointerSpec,
 } from './pointers.js';
+export {
+  isSecretKey,
+  REDACTED,
+  redactPromotionDecision,
+  redactRunInput,
+  redactText,
+  redactUri,
+  redactValue,
+  stripUriCredentials,
+} from './redact.js';
 export { dvcRunKey, mlflowRunKey, randomRunKey, temporalRunKey } from './run-keys.js';
 export {
   type Component,
