@@ -268,14 +268,17 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     look('the lineage graph, in the terminal', `${storeEnv}npx mltrace trace models:/${model}@champion`);
     look('the decisions and their reasons', `${storeEnv}npx mltrace promotions ${model}`);
     if (options.serve) {
-      const { createServer } = await import('@mltrace/server');
+      const { createServer, loadServerToken } = await import('@mltrace/server');
+      // The same token `mltrace serve` keeps in this home: the UI opens through a one-time link.
+      const { token } = await loadServerToken({ env: { MLTRACE_HOME: home } });
       const server = await createServer({
         store: lineage,
+        token,
         port: options.uiPort ?? 8000,
         ...(temporal.uiUrl ? { temporalUiUrl: temporal.uiUrl } : {}),
       });
       cleanups.push(() => server.close());
-      look('the mltrace web UI', `${server.url}/ui/`);
+      look('the mltrace web UI (a one-time link)', server.loginUrl() ?? `${server.url}/ui/`);
       if (temporal.uiUrl)
         look("Temporal's UI (workflows, queries)", `${temporal.uiUrl}/namespaces/default/workflows`);
       look('the MLflow UI (the registered model)', `${mlflowServer.address}/#/models/${model}`);
