@@ -85,10 +85,25 @@ export function boundedGraph<G extends Graph>(
         : {}),
     });
   };
-  let runs = graph.runs;
+  // Sizes once per run (its own JSON and its pointers'), then one cut: no re-serialising per try.
+  const pointerSize = new Map(graph.pointers.map((p) => [p.id, JSON.stringify(p).length + 1]));
+  let budget = limits.maxBytes - 1024;
+  let keep = 0;
+  const counted = new Set<number>();
+  for (const run of graph.runs) {
+    let size = JSON.stringify(run).length + 64;
+    for (const p of [...(run.inputs ?? []), ...(run.outputs ?? [])])
+      if (!counted.has(p.id)) size += pointerSize.get(p.id) ?? 0;
+    if (size > budget && keep > 0) break;
+    budget -= size;
+    for (const p of [...(run.inputs ?? []), ...(run.outputs ?? [])]) counted.add(p.id);
+    keep++;
+  }
+  let runs = graph.runs.slice(0, keep);
   let text = answer(runs);
+  // Multi-byte text can still overshoot the estimate: cut further until it fits.
   while (Buffer.byteLength(text) > limits.maxBytes && runs.length > 1) {
-    runs = runs.slice(0, Math.max(1, Math.floor(runs.length * 0.7)));
+    runs = runs.slice(0, Math.max(1, Math.floor(runs.length * 0.8)));
     text = answer(runs);
   }
   return text;

@@ -25,9 +25,9 @@ export interface ServerLimits {
   maxTraceDepth?: number;
   /** Most events in one `POST /api/v1/lineage/batch`. @default 1_000 */
   maxBatchEvents?: number;
-  /** Most runs in one trace or impact answer (the nearest first; more set `truncated`). @default 5_000 */
+  /** Most runs in one trace or impact answer (the nearest first; more set `truncated`). @default 2_000 */
   maxGraphRuns?: number;
-  /** Largest trace or impact answer, in bytes of JSON (the farthest runs are cut). @default 16_777_216 */
+  /** Largest trace or impact answer, in bytes of JSON (the farthest runs are cut). @default 8_388_608 */
   maxResponseBytes?: number;
   /** Expensive queries (trace, impact, review) running at once; the others wait. @default 2 */
   maxConcurrentQueries?: number;
@@ -152,8 +152,8 @@ function resolveOptions(options: ServerOptions) {
     defaultTraceDepth: options.limits?.defaultTraceDepth ?? 100,
     maxTraceDepth: options.limits?.maxTraceDepth ?? 10_000,
     maxBatchEvents: options.limits?.maxBatchEvents ?? 1_000,
-    maxGraphRuns: options.limits?.maxGraphRuns ?? 5_000,
-    maxResponseBytes: options.limits?.maxResponseBytes ?? 16_777_216,
+    maxGraphRuns: options.limits?.maxGraphRuns ?? 2_000,
+    maxResponseBytes: options.limits?.maxResponseBytes ?? 8_388_608,
     maxConcurrentQueries: options.limits?.maxConcurrentQueries ?? 2,
     maxQueuedQueries: options.limits?.maxQueuedQueries ?? 32,
   };
