@@ -83,7 +83,13 @@ function redactAssignment(
   quoted: string | undefined,
   bare: string | undefined,
 ): string {
-  if (!isSecretKey(key)) return match;
+  if (!isSecretKey(key)) {
+    // Not a secret, but its value may hold one (`said: token=...`): scan the value on its own.
+    const inner = (value: string) => value.replace(ASSIGNMENT, redactAssignment);
+    if (valueQuote !== undefined)
+      return `${quote}${key}${quote}${separator}${valueQuote}${inner(quoted ?? '')}${valueQuote}`;
+    return `${quote}${key}${quote}${separator}${inner(bare ?? '')}`;
+  }
   if (valueQuote !== undefined) {
     if (quoted === undefined || quoted === '' || quoted === REDACTED) return match;
     return `${quote}${key}${quote}${separator}${valueQuote}${REDACTED}${valueQuote}`;

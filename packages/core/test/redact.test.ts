@@ -53,6 +53,12 @@ describe('the redaction policy', () => {
     expect(redactText('connect failed: host=db password=hunter2 user=me')).toBe(
       `connect failed: host=db password=${REDACTED} user=me`,
     );
+    expect(redactText('upstream said: token=zzTokError0123456789ab')).toBe(
+      `upstream said: token=${REDACTED}`,
+    );
+    expect(redactText('{"message": "failed: password=pw-in-json-42"}')).toBe(
+      `{"message": "failed: password=${REDACTED}"}`,
+    );
     expect(redactText('{"db_password": "hunter2-secret-value", "lr": 0.1}')).toBe(
       `{"db_password": "${REDACTED}", "lr": 0.1}`,
     );
