@@ -184,11 +184,14 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     );
 
     // With --serve, the mltrace UI is up before the runs, so their pages in Temporal's UI link to it.
-    let server: { url: string; close(): Promise<void> } | undefined;
+    let server: { url: string; loginUrl(): string | undefined; close(): Promise<void> } | undefined;
     if (options.serve) {
-      const { createServer } = await import('@mltrace/server');
+      const { createServer, loadServerToken } = await import('@mltrace/server');
+      // The same token `mltrace serve` keeps in this home: the UI opens through a one-time link.
+      const { token } = await loadServerToken({ env: { MLTRACE_HOME: home } });
       const started = await createServer({
         store: lineage,
+        token,
         port: options.uiPort ?? 8000,
         ...(temporal.uiUrl ? { temporalUiUrl: temporal.uiUrl } : {}),
       });
@@ -310,7 +313,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       }
     }
     if (server) {
-      look('the mltrace web UI', `${server.url}/ui/`);
+      look('the mltrace web UI (a one-time link)', server.loginUrl() ?? `${server.url}/ui/`);
       if (temporal.uiUrl) {
         const last = (runs.find((r) => r.result.promoted) ?? runs[0])?.workflowId;
         look(

@@ -28,6 +28,16 @@ export {
   type PointerSpecOptions,
   parsePointerSpec,
 } from './pointers.js';
+export {
+  isSecretKey,
+  REDACTED,
+  redactPromotionDecision,
+  redactRunInput,
+  redactText,
+  redactUri,
+  redactValue,
+  stripUriCredentials,
+} from './redact.js';
 export { dvcRunKey, mlflowRunKey, randomRunKey, temporalRunKey } from './run-keys.js';
 export { renderTree, type TreeNodeView } from './tree.js';
 export {

@@ -1,4 +1,5 @@
 import { InvalidInputError } from './errors.js';
+import { stripUriCredentials } from './redact.js';
 import type { PointerInput, PointerType } from './types.js';
 
 const SCHEME = /^([a-zA-Z][a-zA-Z0-9+.-]*):/;
@@ -103,7 +104,8 @@ export interface NormalizeOptions {
  * The one canonical form of a pointer URI, so that every source names the same thing alike:
  * - local paths (relative, absolute, Windows-style, `file:` URIs) become `file:///abs/path`,
  *   with `.`/`..` resolved and percent-encoding decoded;
- * - other URIs keep their text, with the scheme lowercased (`S3://b/k` is `s3://b/k`);
+ * - other URIs keep their text, with the scheme lowercased (`S3://b/k` is `s3://b/k`) and their
+ *   credentials removed (`s3://KEY:SECRET@b/k` is `s3://b/k`, see {@link stripUriCredentials});
  * - anything else (a prediction id, a table name) is an opaque name and is kept as given.
  */
 export function normalizeUri(input: string, options: NormalizeOptions): string {
@@ -128,7 +130,7 @@ export function normalizeUri(input: string, options: NormalizeOptions): string {
       }
       return `file://${normalizeAbsolutePath(decodePath(rest, value))}`;
     }
-    return lower + value.slice(scheme.length);
+    return stripUriCredentials(lower + value.slice(scheme.length));
   }
   if (!looksLikePath(value)) return value;
   let path = value.replace(/\\/g, '/');

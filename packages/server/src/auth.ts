@@ -29,10 +29,12 @@ export type Access = 'read' | 'write';
 
 /** The tokens a server checks. A write token also grants read access. */
 export interface Tokens {
-  /** Needed by every write; absent means writes are open (loopback only). */
+  /** Needed by every write, and by reads unless `publicReads`. */
   write?: string | undefined;
-  /** Needed by reads when set (the write token works too); absent means reads are open. */
+  /** Allows reads only (the write token works too). */
   read?: string | undefined;
+  /** Reads need no token (unless a read token is set). @default false */
+  publicReads?: boolean;
 }
 
 /**
@@ -40,7 +42,10 @@ export interface Tokens {
  * missing or wrong, 403 when a read token is used for a write. Never puts a token in a message.
  */
 export function authorize(tokens: Tokens, access: Access, header: string | undefined): void {
-  const needed = access === 'write' ? tokens.write !== undefined : tokens.read !== undefined;
+  const needed =
+    access === 'write'
+      ? tokens.write !== undefined
+      : tokens.read !== undefined || (tokens.write !== undefined && tokens.publicReads !== true);
   if (!needed) return;
   const given = bearerToken(header);
   if (given === undefined) {

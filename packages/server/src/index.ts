@@ -61,3 +61,11 @@ export {
   type ServerLimits,
   type ServerOptions,
 } from './server.js';
+export { SESSION_COOKIE } from './session.js';
+export {
+  loadServerToken,
+  readServerToken,
+  SERVER_TOKEN_FILE,
+  type ServerTokenOptions,
+  serverTokenPath,
+} from './token.js';

@@ -9,6 +9,7 @@ import {
 import { MLFLOW_WEBHOOK_HEADERS, parseMlflowWebhookEvent, verifyMlflowSignature } from '@mltrace/mlflow';
 import type { FastifyInstance } from 'fastify';
 import { HttpError } from './errors.js';
+import { boundedGraph } from './limits.js';
 import { ingestOpenLineageEvent } from './openlineage/ingest.js';
 import { validateOpenLineageEvent } from './openlineage/validate.js';
 import { promotionTimeline } from './promotions.js';
@@ -57,6 +58,7 @@ export function registerApiRoutes(app: FastifyInstance, ctx: ServerContext): voi
         maximum: limits.maxTraceDepth,
         default: limits.defaultTraceDepth,
       },
+      maxRuns: { type: 'integer', minimum: 1, maximum: limits.maxGraphRuns, default: limits.maxGraphRuns },
     },
   };
   const pointerBody = {
@@ -68,7 +70,16 @@ export function registerApiRoutes(app: FastifyInstance, ctx: ServerContext): voi
       version: { type: 'string', maxLength: 1024 },
     },
   };
-  type PointerQ = { uri: string; version?: string; maxDepth: number };
+  type PointerQ = { uri: string; version?: string; maxDepth: number; maxRuns: number };
+  // A graph costs one bounded query (a slot of the gate, at most maxRuns runs) and bounded bytes.
+  const graphRoute =
+    (walk: 'trace' | 'impact') =>
+    async (request: { query: PointerQ }, reply: { type(t: string): { send(b: string): unknown } }) => {
+      const { maxDepth, maxRuns } = request.query;
+      const graph = await ctx.heavy.run(() => store[walk](pointerOf(request.query), { maxDepth, maxRuns }));
+      const body = boundedGraph(graph, { maxRuns, maxBytes: limits.maxResponseBytes, maxDepth });
+      return reply.type('application/json; charset=utf-8').send(body);
+    };
   const pointerOf = (q: { uri: string; version?: string }) =>
     q.version === undefined || q.version === '' ? { uri: q.uri } : { uri: q.uri, version: q.version };
 
@@ -76,23 +87,24 @@ export function registerApiRoutes(app: FastifyInstance, ctx: ServerContext): voi
     async (api) => {
       api.get('/health', async () => ({ status: 'ok' }));
 
-      api.get('/config', async () => ({
+      api.get('/config', async (request) => ({
         apiVersion: 1,
         temporalUiUrl: ctx.temporalUiUrl,
-        auth: ctx.auth,
+        // What this caller still needs a bearer token for (nothing, with the UI's session cookie).
+        auth: ctx.hasSession(request.headers.cookie) ? { read: false, write: false } : ctx.auth,
         limits,
       }));
 
       api.get<{ Querystring: PointerQ }>(
         '/trace',
         { config: read, schema: { querystring: pointerQuery } },
-        async (request) => store.trace(pointerOf(request.query), { maxDepth: request.query.maxDepth }),
+        graphRoute('trace'),
       );
 
       api.get<{ Querystring: PointerQ }>(
         '/impact',
         { config: read, schema: { querystring: pointerQuery } },
-        async (request) => store.impact(pointerOf(request.query), { maxDepth: request.query.maxDepth }),
+        graphRoute('impact'),
       );
 
       api.get<{ Querystring: { uri: string } }>(
@@ -230,7 +242,7 @@ export function registerApiRoutes(app: FastifyInstance, ctx: ServerContext): voi
       api.get<{ Querystring: { limit: number } }>(
         '/review',
         { config: read, schema: { querystring: { type: 'object', properties: { limit: limit(20) } } } },
-        async (request) => store.review({ limit: request.query.limit }),
+        async (request) => ctx.heavy.run(() => store.review({ limit: request.query.limit })),
       );
 
       api.get<{ Querystring: { model?: string; limit: number } }>(

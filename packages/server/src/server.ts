@@ -6,10 +6,13 @@ import type { MlflowWebhookEvent } from '@mltrace/mlflow';
 import type { LineageStore } from '@mltrace/store';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
-import { type Access, authorize, isLoopback } from './auth.js';
+import { type Access, authorize, bearerToken, isLoopback } from './auth.js';
 import { HttpError, toErrorResponse } from './errors.js';
+import { checkHost, checkOrigin, hostPolicy } from './guard.js';
+import { createQueryGate, type QueryGate } from './limits.js';
 import { createServerMetrics, type MetricsOptions } from './metrics.js';
 import { registerApiRoutes } from './routes.js';
+import { createSessions, type Sessions } from './session.js';
 import { API_CSP, defaultUiDir, loadUiAssets, UI_CSP } from './ui-assets.js';
 
 /** Limits on what one request may ask for. */
@@ -22,16 +25,36 @@ export interface ServerLimits {
   maxTraceDepth?: number;
   /** Most events in one `POST /api/v1/lineage/batch`. @default 1_000 */
   maxBatchEvents?: number;
+  /** Most runs in one trace or impact answer (the nearest first; more set `truncated`). @default 2_000 */
+  maxGraphRuns?: number;
+  /** Largest trace or impact answer, in bytes of JSON (the farthest runs are cut). @default 8_388_608 */
+  maxResponseBytes?: number;
+  /** Expensive queries (trace, impact, review) running at once; the others wait. @default 2 */
+  maxConcurrentQueries?: number;
+  /** Expensive queries waiting at most; more get 503. @default 32 */
+  maxQueuedQueries?: number;
 }
 
 /** Options of {@link createServer}. */
 export interface ServerOptions {
   /** The lineage store the server reads and writes. Not closed by `close()`. */
   store: LineageStore;
-  /** Bearer token every write needs. Required when `host` is not a loopback address. */
+  /**
+   * Bearer token every write needs (and reads, unless `publicReads`); it also signs the web UI's
+   * session cookies. Without one the server accepts no writes at all. Required beyond loopback.
+   * `loadServerToken()` makes and keeps one in `MLTRACE_HOME`, as `mltrace serve` does.
+   */
   token?: string;
-  /** Bearer token reads need (the write token works too). @default reads are open */
+  /** A second bearer token that allows reads only (the write token works too). */
   readToken?: string;
+  /** Let anyone who can reach the server read without a token (writes still need it). @default false */
+  publicReads?: boolean;
+  /**
+   * Host names the server answers to, beyond loopback names and its listen address (DNS
+   * rebinding defence): the names users and proxies call it by. `.example.com` allows every
+   * subdomain; `*` any name (only behind a proxy that checks it). @default []
+   */
+  allowedHosts?: string[];
   /** Address to listen on. @default '127.0.0.1' */
   host?: string;
   /** Port to listen on; 0 picks a free one. @default 8000 */
@@ -60,6 +83,12 @@ export interface MltraceServer {
   url: string;
   /** The Prometheus registry behind `/metrics` (register more collectors here). */
   metrics: Registry;
+  /**
+   * A one-time URL that opens the web UI with a session (HttpOnly, SameSite=Strict cookie, 7
+   * days): print it for the user, as Jupyter does. Each call mints a new one; each works once.
+   * Undefined when the server has no token (then the UI needs none).
+   */
+  loginUrl(): string | undefined;
   /** Stops accepting connections and waits for open requests. Leaves the store open. */
   close(): Promise<void>;
 }
@@ -74,6 +103,10 @@ export interface ServerContext {
   bodyLimitBytes: number;
   limits: Required<ServerLimits>;
   auth: { read: boolean; write: boolean };
+  /** Runs an expensive query when a slot is free (see `maxConcurrentQueries`). */
+  heavy: QueryGate;
+  /** Whether a Cookie header carries a valid web UI session. */
+  hasSession(cookie: string | undefined): boolean;
   /** Runs a callback after the answer; its failure is logged, and `close()` waits for it. */
   track(work: void | Promise<void>, what: string): void;
 }
@@ -119,11 +152,16 @@ function resolveOptions(options: ServerOptions) {
     defaultTraceDepth: options.limits?.defaultTraceDepth ?? 100,
     maxTraceDepth: options.limits?.maxTraceDepth ?? 10_000,
     maxBatchEvents: options.limits?.maxBatchEvents ?? 1_000,
+    maxGraphRuns: options.limits?.maxGraphRuns ?? 2_000,
+    maxResponseBytes: options.limits?.maxResponseBytes ?? 8_388_608,
+    maxConcurrentQueries: options.limits?.maxConcurrentQueries ?? 2,
+    maxQueuedQueries: options.limits?.maxQueuedQueries ?? 32,
   };
   return {
     host,
     port: options.port ?? 8000,
-    tokens: { write: token, read: readToken },
+    tokens: { write: token, read: readToken, publicReads: options.publicReads === true },
+    hosts: hostPolicy(host, options.allowedHosts ?? []),
     limits,
     bodyLimitBytes: options.bodyLimitBytes ?? 1_048_576,
     logger: options.logger ?? silentLogger,
@@ -178,6 +216,10 @@ async function latestAttempt(store: LineageStore, key: string): Promise<number |
 export async function createServer(options: ServerOptions): Promise<MltraceServer> {
   const resolved = resolveOptions(options);
   const { logger, tokens } = resolved;
+  // Reads need a token when there is one to check, unless the operator opened them.
+  const readsNeedToken = tokens.read !== undefined || (tokens.write !== undefined && !tokens.publicReads);
+  const sessions: Sessions | undefined =
+    tokens.write === undefined ? undefined : createSessions({ secret: tokens.write });
   const metrics = createServerMetrics(options.store, options.metrics);
   const ui = loadUiAssets(options.uiDir ?? defaultUiDir());
   const pending = new Set<Promise<void>>();
@@ -189,7 +231,9 @@ export async function createServer(options: ServerOptions): Promise<MltraceServe
     onMlflowEvent: options.onMlflowEvent,
     bodyLimitBytes: resolved.bodyLimitBytes,
     limits: resolved.limits,
-    auth: { read: tokens.read !== undefined, write: tokens.write !== undefined },
+    auth: { read: readsNeedToken, write: tokens.write !== undefined },
+    heavy: createQueryGate(resolved.limits.maxConcurrentQueries, resolved.limits.maxQueuedQueries),
+    hasSession: (cookie) => sessions?.verify(cookie) === true,
     track(work, what) {
       const task = Promise.resolve(work)
         .catch((error: unknown) =>
@@ -216,6 +260,8 @@ export async function createServer(options: ServerOptions): Promise<MltraceServe
   app.removeContentTypeParser('text/plain');
 
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    // Before anything else: only the Host names this server serves (DNS rebinding).
+    checkHost(resolved.hosts, request.headers.host);
     const origin = request.headers.origin;
     if (origin !== undefined && resolved.cors.has(origin)) {
       reply.header('access-control-allow-origin', origin);
@@ -231,7 +277,28 @@ export async function createServer(options: ServerOptions): Promise<MltraceServe
       }
     }
     const access = request.routeOptions.config?.access ?? 'public';
-    if (access !== 'public') authorize(tokens, access, request.headers.authorization);
+    if (access === 'public') return undefined;
+    const bearer = bearerToken(request.headers.authorization);
+    const cookie = bearer === undefined && sessions !== undefined && sessions.verify(request.headers.cookie);
+    // A write, or a read by cookie, must come from the server's own origin or a CORS one (CSRF).
+    if (access === 'write' || cookie) {
+      checkOrigin({
+        origin,
+        host: request.headers.host,
+        fetchSite: request.headers['sec-fetch-site'] as string | undefined,
+        cors: resolved.cors,
+        cookie,
+        write: access === 'write',
+      });
+    }
+    if (cookie) return undefined;
+    if (access === 'write' && tokens.write === undefined) {
+      throw new HttpError('unauthorized', 'this server accepts no writes: it was started without a token', {
+        hint: 'start it with a token (mltrace serve makes one in MLTRACE_HOME)',
+      });
+    }
+    if (access === 'read' && !readsNeedToken) return undefined;
+    authorize(tokens, access, request.headers.authorization);
     return undefined;
   });
 
@@ -315,6 +382,18 @@ export async function createServer(options: ServerOptions): Promise<MltraceServe
       return reply.redirect(`/ui/run?id=${id}`);
     },
   );
+  // The one-time login URL: spends its code and sets the session cookie the UI's requests carry.
+  app.get<{ Querystring: { code?: string } }>('/ui/login', async (request, reply) => {
+    const cookie = sessions?.redeem(String(request.query.code ?? ''));
+    if (cookie === undefined) {
+      throw new HttpError('unauthorized', 'this login link is not valid (each works once)', {
+        hint: 'restart `mltrace serve` for a new link, or send the token as Authorization: Bearer',
+      });
+    }
+    reply.header('set-cookie', cookie);
+    reply.header('cache-control', 'no-store');
+    return reply.redirect('/ui/', 303);
+  });
   const sendUi = async (request: FastifyRequest<{ Params: { '*'?: string } }>, reply: FastifyReply) => {
     if (ui.size === 0) {
       throw new HttpError('unavailable', 'the web UI is not built', {
@@ -350,12 +429,15 @@ export async function createServer(options: ServerOptions): Promise<MltraceServe
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
   if (tokens.write === undefined) {
-    logger.warn('writes are open to anyone on this machine: no token is set', { url });
+    logger.warn('no token is set: this server accepts no writes', { url });
   }
   logger.info('mltrace server listening', { url, ui: ui.size > 0 ? `${url}/ui/` : 'not built' });
   return {
     url,
     metrics: metrics.registry,
+    loginUrl() {
+      return sessions === undefined ? undefined : `${url}/ui/login?code=${sessions.mintCode()}`;
+    },
     async close() {
       await app.close();
       while (pending.size > 0) await Promise.allSettled([...pending]);

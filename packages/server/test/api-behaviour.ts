@@ -16,7 +16,13 @@ export function describeApiBehaviour(driver: string, open: () => Promise<Lineage
     beforeAll(async () => {
       store = await open();
       await loadPipeline(store);
-      server = await createServer({ store, port: 0, token: TOKEN, bodyLimitBytes: 64 * 1024 });
+      server = await createServer({
+        store,
+        port: 0,
+        token: TOKEN,
+        publicReads: true,
+        bodyLimitBytes: 64 * 1024,
+      });
       api = client(server.url);
     });
     afterAll(async () => {

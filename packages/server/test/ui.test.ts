@@ -35,7 +35,13 @@ describe('web UI in Chromium', () => {
       outputs: ['file:///data/xss.csv'],
       notes: '<script>alert(2)</script>',
     });
-    server = await createServer({ store, port: 0, token: TOKEN, temporalUiUrl: 'http://temporal.test:8233' });
+    server = await createServer({
+      store,
+      port: 0,
+      token: TOKEN,
+      publicReads: true,
+      temporalUiUrl: 'http://temporal.test:8233',
+    });
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     page.on('dialog', (dialog) => {

@@ -30,7 +30,7 @@ export interface LineageGraph {
   pointers: IOPointer[];
   /** `run` depends on `dependsOn` (both in `runs`). */
   dependencies: Array<{ run: number; dependsOn: number }>;
-  /** The depth limit cut the walk short. */
+  /** The depth limit (or the run limit) cut the walk short. */
   truncated: boolean;
 }
 
@@ -38,6 +38,8 @@ export interface LineageGraph {
 export interface GraphOptions {
   /** How many dependency edges to follow at most. @default 10_000 */
   maxDepth?: number;
+  /** Keep at most this many runs, the nearest first; more set `truncated`. @default no limit */
+  maxRuns?: number;
 }
 
 /** Options of {@link LineageStore.history}. */

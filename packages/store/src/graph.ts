@@ -46,6 +46,7 @@ async function graph(
 ): Promise<{ graph: LineageGraph; rootsFound: boolean }> {
   const uri = normalizeUri(query.uri, { cwd: options.cwd });
   const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+  const maxRuns = options.maxRuns;
   const [from, to] =
     direction === 'upstream' ? ['run_id', 'depends_on_run_id'] : ['depends_on_run_id', 'run_id'];
   const starts =
@@ -76,14 +77,16 @@ async function graph(
           UNION
           SELECT d.next, w.depth + 1 FROM walk w CROSS JOIN LATERAL ${edges('w')} d
           WHERE w.depth < ${maxDepth}),
-        visited AS MATERIALIZED (SELECT run_id, min(depth) AS depth FROM walk GROUP BY run_id)`,
+        visited AS MATERIALIZED (SELECT run_id, min(depth) AS depth FROM walk GROUP BY run_id
+          ${maxRuns === undefined ? sql`` : sql`ORDER BY 2, 1 DESC LIMIT ${maxRuns}`})`,
       extra: sql`'roots', (SELECT json_agg(json_build_array(id, uri, version, type, flag) ORDER BY id DESC) FROM roots ${shownRoots}),
         'rootsFound', EXISTS (SELECT 1 FROM roots),
         'depths', (SELECT json_agg(json_build_array(run_id, depth)) FROM visited),
         -- Only a run first reached at the limit was not expanded; it cuts the walk short when one
         -- of its edges leads outside what was visited.
         'truncated', EXISTS (SELECT 1 FROM visited v CROSS JOIN LATERAL ${edges('v')} d
-          WHERE v.depth = ${maxDepth} AND d.next NOT IN (SELECT run_id FROM visited))`,
+          WHERE v.depth = ${maxDepth} AND d.next NOT IN (SELECT run_id FROM visited))
+          ${maxRuns === undefined ? sql`` : sql`OR (SELECT count(DISTINCT run_id) FROM walk) > ${maxRuns}`}`,
     }),
   );
   const document = JSON.parse(row?.document ?? '{}') as RunsDocument & {

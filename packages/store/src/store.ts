@@ -19,6 +19,7 @@ import type { Database } from './database.js';
 import { findPointers, impact, trace } from './graph.js';
 import { migrate } from './migrate.js';
 import { promotions, recordPromotionDecision } from './promotions.js';
+import { redactingWrites } from './redact.js';
 import { review } from './review.js';
 import { anyId, asComponentRun, jsonParam, loadRuns, parseJson, parseTextArray, where } from './rows.js';
 import { writeRuns } from './write.js';
@@ -292,5 +293,5 @@ export async function createStore(database: Database, options: StoreOptions = {}
       return db.close();
     },
   };
-  return store;
+  return redactingWrites(store);
 }

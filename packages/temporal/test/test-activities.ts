@@ -157,3 +157,12 @@ export const strictEvaluate = component(
     onCheckFailure: 'fail',
   },
 );
+
+/** Carries planted secrets in its source, its arguments and its result (the planted-secrets test). */
+export async function leaky(config: {
+  note: string;
+  endpoint: string;
+}): Promise<{ header: string; note: string }> {
+  const API_TOKEN = 'zzTokCodeLiteral0123456789';
+  return { header: `Authorization: Bearer ${API_TOKEN.replace('Code', 'Result')}`, note: config.note };
+}

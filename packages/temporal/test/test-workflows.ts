@@ -133,3 +133,19 @@ export async function parent(): Promise<number> {
 export async function followUp(taskQueue: string): Promise<string> {
   return acts.startFollowUp(taskQueue);
 }
+
+/** Secrets in an activity's arguments, result, error and source (the planted-secrets test). */
+export async function plantedSecrets(config: {
+  note: string;
+  endpoint: string;
+  reason: string;
+}): Promise<string> {
+  await acts.echo({ note: config.note, endpoint: config.endpoint });
+  await acts.leaky({ note: config.note, endpoint: config.endpoint });
+  try {
+    await acts.broken(config.reason);
+  } catch {
+    // expected
+  }
+  return 'done';
+}

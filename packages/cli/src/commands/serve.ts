@@ -17,6 +17,8 @@ interface ServeCliOptions {
   temporalUi?: string;
   bodyLimit?: number;
   corsOrigin: string[];
+  allowedHost: string[];
+  publicReads?: boolean;
   maxPageSize?: number;
   maxTraceDepth?: number;
 }
@@ -48,7 +50,11 @@ async function secret(
 }
 
 async function serveCommand(ctx: CommandContext, options: ServeCliOptions): Promise<number> {
-  const token = await secret(ctx, options.tokenFile, 'MLTRACE_SERVER_TOKEN', '--token-file');
+  const given = await secret(ctx, options.tokenFile, 'MLTRACE_SERVER_TOKEN', '--token-file');
+  const { loadServerToken } = await import('@mltrace/server');
+  // A token by default: the one kept in MLTRACE_HOME (made, mode 0600, on first start).
+  const made = given === undefined ? await loadServerToken({ env: ctx.io.env, cwd: ctx.io.cwd }) : undefined;
+  const token = given ?? made?.token;
   const readToken = await secret(
     ctx,
     options.readTokenFile,
@@ -101,11 +107,19 @@ async function serveCommand(ctx: CommandContext, options: ServeCliOptions): Prom
     ...(trigger ? { onMlflowEvent: trigger } : {}),
     ...(options.bodyLimit !== undefined ? { bodyLimitBytes: options.bodyLimit } : {}),
     ...(options.corsOrigin.length > 0 ? { corsOrigins: options.corsOrigin } : {}),
+    ...(options.allowedHost.length > 0 ? { allowedHosts: options.allowedHost } : {}),
+    ...(options.publicReads ? { publicReads: true } : {}),
     ...(Object.keys(limits).length > 0 ? { limits } : {}),
   };
   const signal = ctx.stopSignal();
   const server = await createServer(serverOptions);
   ctx.out(`mltrace server at ${server.url} (web UI ${server.url}/ui/, API ${server.url}/api/v1)`);
+  ctx.out(`Open the web UI with this one-time link: ${server.loginUrl()}`);
+  if (made) {
+    ctx.out(
+      `API clients send the token in ${made.file}${made.created ? ' (made now)' : ''} as Authorization: Bearer`,
+    );
+  }
   if (trigger) ctx.out('MLflow webhooks at /api/v1/webhooks/mlflow sync the model they name');
   ctx.out('Ctrl-C (SIGINT) or SIGTERM stops it');
   if (!signal.aborted) {
@@ -131,7 +145,10 @@ export const registerServe: Register = (program, wrap) => {
       '127.0.0.1',
     )
     .option('--port <port>', 'the port (0: any free one)', nonNegativeInt, 8000)
-    .option('--token-file <file>', 'the bearer token writes need (default: $MLTRACE_SERVER_TOKEN)')
+    .option(
+      '--token-file <file>',
+      'the bearer token writes and reads need (default: $MLTRACE_SERVER_TOKEN, else $MLTRACE_HOME/server-token, made on first start)',
+    )
     .option('--read-token-file <file>', 'the bearer token reads need (default: $MLTRACE_SERVER_READ_TOKEN)')
     .option(
       '--mlflow-webhook-secret-file <file>',
@@ -148,16 +165,28 @@ export const registerServe: Register = (program, wrap) => {
       collect,
       [],
     )
+    .option(
+      '--allowed-host <name>',
+      'a host name the server answers to, beyond loopback and its address (repeatable; .example.com for subdomains)',
+      collect,
+      [],
+    )
+    .option(
+      '--public-reads',
+      'let anyone who can reach the server read without a token (writes still need it)',
+    )
     .option('--max-page-size <n>', 'the largest page of any list (default 500)', positiveInt)
     .option('--max-trace-depth <n>', 'the deepest trace or impact (default 10000)', positiveInt)
     .addHelpText(
       'after',
       `${examples(
         'mltrace serve',
-        'MLTRACE_DATABASE_URL=postgres://mltrace@db:5432/lineage mltrace serve --host 0.0.0.0 --token-file /run/secrets/mltrace-token',
+        'MLTRACE_DATABASE_URL=postgres://mltrace@db:5432/lineage mltrace serve --host 0.0.0.0 --allowed-host lineage.internal --token-file /run/secrets/mltrace-token',
         'MLFLOW_TRACKING_URI=http://mlflow:5000 mltrace serve --mlflow-webhook-secret-file secret.txt',
       )}
 Tokens and secrets come from files or the environment, never from a flag value (\`ps\` shows those).
+Without one, the token is MLTRACE_HOME/server-token (made with mode 0600 on first start); the web UI
+opens through the one-time link printed at start.
 With MLFLOW_TRACKING_URI set, each verified MLflow webhook delivery syncs the model it names.
 `,
     )

@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MlflowClient } from '@mltrace/mlflow';
+import { readServerToken } from '@mltrace/server';
 import { mlflowTrackingUri } from '@mltrace/test-helpers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli.js';
@@ -85,11 +86,21 @@ describe('mltrace serve', { timeout: 180_000 }, () => {
       expect(await health.json()).toEqual({ status: 'ok' });
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
-      expect(stdout).toBe(
-        `mltrace server at ${url} (web UI ${url}/ui/, API ${url}/api/v1)\n` +
-          'Ctrl-C (SIGINT) or SIGTERM stops it\n' +
-          'mltrace server stopped\n',
+      const tokenFile = join(ws.env.MLTRACE_HOME!, 'server-token');
+      expect(stdout).toMatch(
+        new RegExp(
+          `^mltrace server at ${url} \\(web UI ${url}/ui/, API ${url}/api/v1\\)\n` +
+            `Open the web UI with this one-time link: ${url}/ui/login\\?code=[A-Za-z0-9_-]{32}\n` +
+            `API clients send the token in ${tokenFile} \\(made now\\) as Authorization: Bearer\n` +
+            'Ctrl-C \\(SIGINT\\) or SIGTERM stops it\n' +
+            'mltrace server stopped\n$',
+        ),
       );
+      // The token made on first start: random, mode 0600, never printed.
+      const token = (await readFile(tokenFile, 'utf8')).trim();
+      expect(token).toMatch(/^[0-9a-f]{64}$/);
+      expect((await stat(tokenFile)).mode & 0o777).toBe(0o600);
+      expect(stdout + stderr).not.toContain(token);
       expect(stderr).toContain('mltrace: stopping the server\n');
       await expect(fetch(`${url}/api/v1/health`)).rejects.toThrow();
     } finally {
@@ -137,12 +148,21 @@ describe('mltrace serve', { timeout: 180_000 }, () => {
     expect(missing.stderr).toMatch(
       /^mltrace: error: cannot read --token-file .*missing\.txt: ENOENT\nhint: /,
     );
-    const open = await ws.run(['serve', '--host', '0.0.0.0', '--port', '0']);
-    expect(open.code).toBe(5);
-    expect(open.stderr).toBe(
-      'mltrace: error: refusing to listen on 0.0.0.0 without a write token\n' +
-        'hint: set a token (MLTRACE_SERVER_TOKEN), or listen on 127.0.0.1 only\n',
-    );
+    // Fail closed: a token file that exists but cannot be read (here a directory, which even root
+    // cannot read as a file) stops the server, never opens it.
+    const tokenFile = join(ws.env.MLTRACE_HOME!, 'server-token');
+    await rm(tokenFile, { force: true });
+    await mkdir(tokenFile);
+    try {
+      const unreadable = await ws.run(['serve', '--port', '0']);
+      expect(unreadable.code).toBe(5);
+      expect(unreadable.stdout).toBe('');
+      expect(unreadable.stderr).toMatch(
+        /^mltrace: error: cannot read the server token .*server-token: EISDIR\n/,
+      );
+    } finally {
+      await rm(tokenFile, { recursive: true });
+    }
   });
 
   describe('with MLFLOW_TRACKING_URI', () => {
@@ -186,6 +206,7 @@ describe('mltrace serve', { timeout: 180_000 }, () => {
         const trace = await until(async () => {
           const answer = await fetch(
             `${server.url}/api/v1/trace?uri=${encodeURIComponent(`models:/${model}@champion`)}`,
+            { headers: { authorization: `Bearer ${await readServerToken({ env: ws.env, cwd: ws.cwd })}` } },
           );
           return answer.status === 200
             ? ((await answer.json()) as { runs: Array<{ component: string }> })

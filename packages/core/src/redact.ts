@@ -1,0 +1,260 @@
+import type { ComponentRunInput, PointerInput, PromotionDecisionInput } from './types.js';
+
+/**
+ * The one redaction policy of mltrace: what the store removes from every record before writing
+ * it, whoever the writer is (the Temporal plugin, the bridges, OpenLineage ingest, imports, the
+ * CLI). Pure and deterministic, so a run key or a pointer redacts to the same text every time and
+ * idempotent writes stay idempotent.
+ *
+ * - values under keys that name secrets (`password`, `db_password`, `apiKey`, `token`...) become
+ *   `[REDACTED]`, at any depth, also `{ key: "db_password", value: ... }` pairs;
+ * - in every string, of every length: bearer and basic credentials, JWTs, PEM private keys,
+ *   well-known token shapes (AWS access key ids, GitHub, Slack), URI passwords, secret query
+ *   parameters and `secret_key = value` assignments (code, logs, connection strings);
+ * - pointer URIs lose their credentials outright (see {@link stripUriCredentials}), so the same
+ *   pointer is named with and without them.
+ */
+
+/** The replacement of a redacted value. */
+export const REDACTED = '[REDACTED]';
+
+const SECRET_KEY_PARTS = [
+  'password',
+  'passwd',
+  'passphrase',
+  'secret',
+  'token',
+  'apikey',
+  'authorization',
+  'credential',
+  'privatekey',
+  'accesskey',
+  'sessionkey',
+  'cookie',
+];
+const SECRET_KEY_EXACT = new Set([
+  'auth',
+  'pwd',
+  'sig',
+  'pass',
+  'xamzsignature',
+  'xamzcredential',
+  'xmlflowsignature',
+  'xhubsignature',
+  'xhubsignature256',
+]);
+/** Keys that contain a secret word but count things (LLM token budgets, tokenizers). */
+const NOT_SECRET_KEY =
+  /tokenizer|(max|min|num|total|input|output|prompt|completion)tokens?|tokens?(count|limit|used|len|length)$/;
+
+const squash = (key: string) => key.toLowerCase().replace(/[^a-z0-9]/g, '');
+
+/** Whether a key names a secret (case and punctuation ignored: `apiKey`, `API_KEY`, `x-api-key`). */
+export function isSecretKey(key: string): boolean {
+  const squashed = squash(key);
+  if (squashed === '' || NOT_SECRET_KEY.test(squashed)) return false;
+  return SECRET_KEY_EXACT.has(squashed) || SECRET_KEY_PARTS.some((part) => squashed.includes(part));
+}
+
+/**
+ * `name = value`, `name: value`, `"name": "value"`; the name is checked by {@link isSecretKey}.
+ * Every repetition is bounded, so the scan stays linear on long unbroken text.
+ */
+const ASSIGNMENT =
+  /(["'`]?)\b([A-Za-z0-9_.-]{1,128})\1([ \t]{0,8}(?::=|=|:)[ \t]{0,8})(?:(["'`])((?:(?!\4)[^\\\n]|\\.){1,4096}?)\4|([^\s,;&"'`(){}[\]<>]{1,4096}))/g;
+/** Unquoted values left alone: identifiers and member chains in code (`token = getToken()`). */
+const CODE_VALUE = /^(?:[A-Za-z_$][A-Za-z_$]*(?:\.[A-Za-z_$][\w$]*)*|null|none|true|false|undefined)$/i;
+const PEM = /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)/g;
+const BEARER = /\b(bearer)(\s+)[A-Za-z0-9._~+/=-]{8,}/gi;
+const TOKEN = /\b(token)(\s+)(?=[A-Za-z._~+/=-]*[0-9])[A-Za-z0-9._~+/=-]{12,}/gi;
+const BASIC = /\b(basic)(\s+)(?=[A-Za-z0-9+/]*[0-9+/=])[A-Za-z0-9+/]{12,}={0,2}/gi;
+const JWT = /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g;
+const KNOWN_TOKENS =
+  /\b(?:(?:AKIA|ASIA)[A-Z0-9]{16}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|glpat-[A-Za-z0-9_-]{20,}|xox[abprs]-[A-Za-z0-9-]{10,}|sk-[A-Za-z0-9_-]{20,})\b/g;
+const URI_USERINFO = /\b([a-z][a-z0-9+.-]{0,31}:\/\/)([^\s/?#@]{1,512})@/gi;
+const SECRET_PARAM = /([?&;])([^=&\s#;?]{1,128})=([^&\s#;]*)/g;
+
+function redactAssignment(
+  match: string,
+  quote: string,
+  key: string,
+  separator: string,
+  valueQuote: string | undefined,
+  quoted: string | undefined,
+  bare: string | undefined,
+): string {
+  if (!isSecretKey(key)) {
+    // Not a secret, but its value may hold one (`said: token=...`): scan the value on its own.
+    const inner = (value: string) => value.replace(ASSIGNMENT, redactAssignment);
+    if (valueQuote !== undefined)
+      return `${quote}${key}${quote}${separator}${valueQuote}${inner(quoted ?? '')}${valueQuote}`;
+    return `${quote}${key}${quote}${separator}${inner(bare ?? '')}`;
+  }
+  if (valueQuote !== undefined) {
+    if (quoted === undefined || quoted === '' || quoted === REDACTED) return match;
+    return `${quote}${key}${quote}${separator}${valueQuote}${REDACTED}${valueQuote}`;
+  }
+  if (bare === undefined || bare === REDACTED || CODE_VALUE.test(bare)) return match;
+  return `${quote}${key}${quote}${separator}${REDACTED}`;
+}
+
+/** Userinfo that is only a plain, short user name (`git@`, `alice@`), not a credential. */
+function plainUser(userinfo: string): boolean {
+  return (
+    /^[A-Za-z_][A-Za-z0-9._-]{0,31}$/.test(userinfo) &&
+    !/^(?:AKIA|ASIA|gh[pousr]_|github_pat_|glpat-|xox)/.test(userinfo)
+  );
+}
+
+/** Query parameters that carry credentials or a signature (dropped from pointers, redacted in text). */
+function secretParam(name: string): boolean {
+  let decoded = name;
+  try {
+    decoded = decodeURIComponent(name);
+  } catch {
+    // keep the raw name
+  }
+  return isSecretKey(decoded) || /^x-(amz|goog)-/i.test(decoded);
+}
+
+/**
+ * Free text (of any length) with every credential it carries replaced by `[REDACTED]`: PEM
+ * private keys, bearer/basic credentials, JWTs, well-known token shapes, URI userinfo with a
+ * password or a token, secret query parameters, and `secret_name = value` assignments.
+ */
+export function redactText(text: string): string {
+  if (text.length < 6) return text;
+  return text
+    .replace(PEM, REDACTED)
+    .replace(JWT, REDACTED)
+    .replace(KNOWN_TOKENS, REDACTED)
+    .replace(BEARER, `$1$2${REDACTED}`)
+    .replace(TOKEN, `$1$2${REDACTED}`)
+    .replace(BASIC, `$1$2${REDACTED}`)
+    .replace(URI_USERINFO, (match, scheme: string, userinfo: string) =>
+      plainUser(userinfo) || userinfo === REDACTED ? match : `${scheme}${REDACTED}@`,
+    )
+    .replace(SECRET_PARAM, (match, sep: string, name: string, value: string) =>
+      value !== '' && value !== REDACTED && secretParam(name) ? `${sep}${name}=${REDACTED}` : match,
+    )
+    .replace(ASSIGNMENT, redactAssignment);
+}
+
+/**
+ * A `scheme://` URI without its credentials: userinfo other than a plain user name
+ * (`user:password@`, `TOKEN@`) and query parameters that carry secrets or signatures
+ * (`?token=`, `X-Amz-Signature=`) are removed, not masked, so a pointer names the same thing
+ * with and without them. Anything else is returned unchanged.
+ */
+export function stripUriCredentials(uri: string): string {
+  const parts = /^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)([^/?#]*)(.*)$/s.exec(uri);
+  if (!parts) return uri;
+  const [, prefix = '', authority = '', rest = ''] = parts;
+  const at = authority.lastIndexOf('@');
+  const host = at >= 0 && !plainUser(authority.slice(0, at)) ? authority.slice(at + 1) : authority;
+  const query = rest.indexOf('?');
+  if (query < 0) return `${prefix}${host}${rest}`;
+  const hash = rest.indexOf('#', query);
+  const search = rest.slice(query + 1, hash < 0 ? undefined : hash);
+  const kept = search.split('&').filter((pair) => {
+    const eq = pair.indexOf('=');
+    return !(eq > 0 && secretParam(pair.slice(0, eq)));
+  });
+  const path = rest.slice(0, query);
+  const fragment = hash < 0 ? '' : rest.slice(hash);
+  return `${prefix}${host}${path}${kept.length > 0 ? `?${kept.join('&')}` : ''}${fragment}`;
+}
+
+/** A pointer URI as the store keeps it: credentials stripped, then any other secret redacted. */
+export function redactUri(uri: string): string {
+  return redactText(stripUriCredentials(uri));
+}
+
+function isPlain(value: object): boolean {
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * A deep copy of a JSON-like value with {@link redactText} applied to every string and every
+ * value under a secret key (see {@link isSecretKey}) replaced by `[REDACTED]`. Only arrays and
+ * plain objects are walked (Dates and other instances are kept as they are); never throws.
+ */
+export function redactValue<T>(value: T): T {
+  const seen = new WeakSet<object>();
+  const visit = (node: unknown): unknown => {
+    if (typeof node === 'string') return redactText(node);
+    if (node === null || typeof node !== 'object') return node;
+    if (seen.has(node)) return node;
+    if (Array.isArray(node)) {
+      seen.add(node);
+      const out = node.map(visit);
+      seen.delete(node);
+      return out;
+    }
+    if (!isPlain(node)) return node;
+    seen.add(node);
+    const record = node as Record<string, unknown>;
+    // { key: "db_password", value: "..." } and { name: "token", value: "..." }: MLflow params, tags.
+    const named =
+      typeof record.key === 'string' ? record.key : typeof record.name === 'string' ? record.name : '';
+    const pairSecret = named !== '' && 'value' in record && isSecretKey(named);
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(record)) {
+      if (
+        item !== null &&
+        item !== undefined &&
+        item !== '' &&
+        (isSecretKey(key) || (pairSecret && key === 'value'))
+      ) {
+        out[key] = REDACTED;
+      } else {
+        out[key] = visit(item);
+      }
+    }
+    seen.delete(node);
+    return out;
+  };
+  return visit(value) as T;
+}
+
+const text = <T>(value: T): T => (typeof value === 'string' ? (redactText(value) as T) : value);
+
+function redactPointer(pointer: unknown): unknown {
+  if (typeof pointer === 'string') return redactUri(pointer);
+  if (pointer === null || typeof pointer !== 'object' || Array.isArray(pointer)) return pointer;
+  const p = pointer as PointerInput;
+  return { ...p, uri: typeof p.uri === 'string' ? redactUri(p.uri) : p.uri, version: text(p.version) };
+}
+
+/**
+ * A run as the store may keep it: {@link redactText} on its texts (component, run key, error,
+ * notes, code snapshot, git commit, workflow context, dependencies), {@link redactValue} on its
+ * metadata, {@link redactUri} on its pointers. Fields of the wrong type are left for the store's
+ * validation to reject; the input is not modified.
+ */
+export function redactRunInput(run: ComponentRunInput): ComponentRunInput {
+  if (run === null || typeof run !== 'object') return run;
+  const out: ComponentRunInput = { ...run, component: text(run.component) };
+  if (run.runKey !== undefined) out.runKey = text(run.runKey);
+  if (run.gitCommit !== undefined) out.gitCommit = text(run.gitCommit);
+  if (run.codeSnapshot !== undefined) out.codeSnapshot = text(run.codeSnapshot);
+  if (run.notes !== undefined) out.notes = text(run.notes);
+  if (run.error && typeof run.error === 'object') {
+    out.error = { ...run.error, message: text(run.error.message) };
+    if (run.error.type !== undefined) out.error.type = text(run.error.type);
+  }
+  if (run.workflow && typeof run.workflow === 'object') out.workflow = redactValue(run.workflow);
+  if (run.metadata !== undefined) out.metadata = redactValue(run.metadata);
+  if (Array.isArray(run.inputs)) out.inputs = run.inputs.map(redactPointer) as ComponentRunInput['inputs'];
+  if (Array.isArray(run.outputs))
+    out.outputs = run.outputs.map(redactPointer) as ComponentRunInput['outputs'];
+  if (Array.isArray(run.dependsOn)) out.dependsOn = run.dependsOn.map(text);
+  return out;
+}
+
+/** A promotion decision as the store may keep it: {@link redactValue} on all of it but its times. */
+export function redactPromotionDecision(decision: PromotionDecisionInput): PromotionDecisionInput {
+  if (decision === null || typeof decision !== 'object') return decision;
+  return redactValue({ ...decision });
+}

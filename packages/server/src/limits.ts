@@ -1,0 +1,110 @@
+import { HttpError } from './errors.js';
+
+/** A limit on how many expensive queries run at once; the others wait in a bounded queue. */
+export interface QueryGate {
+  /** Runs `work` when a slot is free. Throws 503 `unavailable` when the queue is full. */
+  run<T>(work: () => Promise<T>): Promise<T>;
+  /** Queries running now. */
+  readonly active: number;
+  /** Queries waiting for a slot. */
+  readonly waiting: number;
+}
+
+/** A {@link QueryGate} of `concurrency` slots and a queue of at most `queue` waiting queries. */
+export function createQueryGate(concurrency: number, queue: number): QueryGate {
+  let active = 0;
+  const waiters: Array<() => void> = [];
+  return {
+    get active() {
+      return active;
+    },
+    get waiting() {
+      return waiters.length;
+    },
+    async run(work) {
+      if (active >= concurrency) {
+        if (waiters.length >= queue) {
+          throw new HttpError('unavailable', 'the server is busy with other heavy queries', {
+            hint: 'retry in a moment, or narrow the query (maxDepth, maxRuns)',
+          });
+        }
+        await new Promise<void>((resolve) => waiters.push(resolve));
+      } else {
+        active++;
+      }
+      try {
+        return await work();
+      } finally {
+        const next = waiters.shift();
+        // The slot passes straight to the next waiter.
+        if (next) next();
+        else active--;
+      }
+    },
+  };
+}
+
+/** A lineage graph as the API answers it: the store's, with why and where it was cut. */
+interface Graph {
+  runs: Array<{ id: number; depth: number; inputs?: Array<{ id: number }>; outputs?: Array<{ id: number }> }>;
+  pointers: Array<{ id: number }>;
+  dependencies: Array<{ run: number; dependsOn: number }>;
+  truncated: boolean;
+}
+
+/**
+ * Cuts a graph to at most `maxBytes` of JSON, dropping the farthest runs first (the store already
+ * keeps the nearest `maxRuns`); marks it `truncated`, says by what (`truncatedBy`), and gives the
+ * depth reached, to narrow the next query from there. Returns the JSON text.
+ */
+export function boundedGraph<G extends Graph>(
+  graph: G,
+  limits: { maxRuns: number; maxBytes: number; maxDepth: number },
+): string {
+  const by: string[] = [];
+  if (graph.truncated) by.push(graph.runs.length >= limits.maxRuns ? 'runs' : 'depth');
+  const answer = (runs: G['runs']) => {
+    const ids = new Set(runs.map((run) => run.id));
+    const used = new Set<number>();
+    for (const run of runs) for (const p of [...(run.inputs ?? []), ...(run.outputs ?? [])]) used.add(p.id);
+    const cut = runs.length < graph.runs.length;
+    return JSON.stringify({
+      ...graph,
+      runs,
+      pointers: cut ? graph.pointers.filter((p) => used.has(p.id)) : graph.pointers,
+      dependencies: cut
+        ? graph.dependencies.filter((d) => ids.has(d.run) && ids.has(d.dependsOn))
+        : graph.dependencies,
+      truncated: graph.truncated || cut,
+      ...(graph.truncated || cut
+        ? {
+            truncatedBy: cut ? [...new Set([...by, 'bytes'])] : by,
+            limits: { maxRuns: limits.maxRuns, maxBytes: limits.maxBytes, maxDepth: limits.maxDepth },
+            reachedDepth: runs.reduce((max, run) => Math.max(max, run.depth), 0),
+          }
+        : {}),
+    });
+  };
+  // Sizes once per run (its own JSON and its pointers'), then one cut: no re-serialising per try.
+  const pointerSize = new Map(graph.pointers.map((p) => [p.id, JSON.stringify(p).length + 1]));
+  let budget = limits.maxBytes - 1024;
+  let keep = 0;
+  const counted = new Set<number>();
+  for (const run of graph.runs) {
+    let size = JSON.stringify(run).length + 64;
+    for (const p of [...(run.inputs ?? []), ...(run.outputs ?? [])])
+      if (!counted.has(p.id)) size += pointerSize.get(p.id) ?? 0;
+    if (size > budget && keep > 0) break;
+    budget -= size;
+    for (const p of [...(run.inputs ?? []), ...(run.outputs ?? [])]) counted.add(p.id);
+    keep++;
+  }
+  let runs = graph.runs.slice(0, keep);
+  let text = answer(runs);
+  // Multi-byte text can still overshoot the estimate: cut further until it fits.
+  while (Buffer.byteLength(text) > limits.maxBytes && runs.length > 1) {
+    runs = runs.slice(0, Math.max(1, Math.floor(runs.length * 0.8)));
+    text = answer(runs);
+  }
+  return text;
+}
