@@ -60,7 +60,11 @@ $$;
 -- be neither inserted nor read (deleted meanwhile: retry).
 CREATE FUNCTION mltrace_log_runs(
   p_runs json, p_pointers json, p_outputs json, p_inputs json, p_depends_on json, p_staleness_ms float8)
-RETURNS json LANGUAGE plpgsql AS $$
+RETURNS json LANGUAGE plpgsql
+-- Its statements are written to plan the same whatever the batch (fenced lookups by index), and
+-- a custom plan per call cost more than the call: generic plans, whatever the session's mode.
+SET plan_cache_mode = force_generic_plan
+AS $$
 DECLARE
   v_ids bigint[];
   v_created boolean[];

@@ -46,6 +46,8 @@ export async function openPgliteStore(options: PgliteStoreOptions = {}): Promise
   try {
     if (!dataDir.startsWith('memory://')) await mkdir(dataDir, { recursive: true });
     client = await PGlite.create(dataDir);
+    // Generic plans for the session's prepared statements, as on PostgreSQL (postgres/index.ts).
+    await client.exec('SET plan_cache_mode = force_generic_plan');
   } catch (cause) {
     throw new UnavailableError(
       `cannot open the embedded lineage database in ${dataDir}: ${(cause as Error).message}`,
