@@ -30,7 +30,7 @@ function parsePlans(log: string): Logged[] {
     const ms = Number.parseFloat(part);
     const body = part.replace(/^[\d.]+ ms {2}plan:\n/, '');
     const query =
-      /Query Text: ([\s\S]*?)\n\t(?:Query Parameters|[A-Z][a-zA-Z ]+ {2}\(cost)/.exec(body)?.[1] ?? body;
+      /Query Text: ([\s\S]*?)\n\t(?:Query Parameters|[A-Z][\w ."]+ {2}\(cost)/.exec(body)?.[1] ?? body;
     out.push({ ms, query: query.replace(/\s+/g, ' ').trim(), plan: body.replace(/\n+$/, '') });
   }
   return out;

@@ -229,25 +229,35 @@ async function withSchema<T>(engine: Engine, fn: (exec: Exec) => Promise<T>): Pr
   }
 }
 
-/** The engine floor (see floor.ts), medians over `rounds`. */
-async function measureFloor(engine: Engine, n: number, rounds: number) {
-  const insert: number[] = [];
-  const insertNoFk: number[] = [];
-  const walk: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    const withKeys = () =>
-      withSchema(engine, async (exec) => {
-        insert.push(await floorInsert(exec, n, config.batch, false));
-        walk.push(await floorWalk(exec, n, config.traceRepeats));
-      });
-    const withoutKeys = () =>
-      withSchema(engine, async (exec) => {
-        insertNoFk.push(await floorInsert(exec, n, config.batch, true));
-      });
-    // The order reversed every other round, as for the systems.
-    for (const step of r % 2 === 0 ? [withKeys, withoutKeys] : [withoutKeys, withKeys]) await step();
-  }
-  const floor = { insert: median(insert), insertNoFk: median(insertNoFk), walkMs: median(walk) };
+/** Samples of the engine floor (see floor.ts), per engine. */
+const floorSamples = new Map<Engine, { insert: number[]; insertNoFk: number[]; walk: number[] }>();
+
+/** One round of the engine floor on an `n`-run chain: with and without the foreign keys. */
+async function floorRound(engine: Engine, n: number, r: number) {
+  const samples = floorSamples.get(engine) ?? { insert: [], insertNoFk: [], walk: [] };
+  floorSamples.set(engine, samples);
+  const withKeys = () =>
+    withSchema(engine, async (exec) => {
+      samples.insert.push(await floorInsert(exec, n, config.batch, false));
+      samples.walk.push(await floorWalk(exec, n, config.traceRepeats));
+    });
+  const withoutKeys = () =>
+    withSchema(engine, async (exec) => {
+      samples.insertNoFk.push(await floorInsert(exec, n, config.batch, true));
+    });
+  // The order reversed every other round, as for the systems.
+  for (const step of r % 2 === 0 ? [withKeys, withoutKeys] : [withoutKeys, withKeys]) await step();
+}
+
+/** The engine floor's medians over its rounds. */
+function floorOf(engine: Engine) {
+  const samples = floorSamples.get(engine);
+  if (!samples) return undefined;
+  const floor = {
+    insert: median(samples.insert),
+    insertNoFk: median(samples.insertNoFk),
+    walkMs: median(samples.walk),
+  };
   log(`${engine} floor: ${JSON.stringify(floor)}`);
   return floor;
 }
@@ -389,7 +399,7 @@ async function runMltraceRound(engine: Engine, workload: Workload) {
   }
 }
 
-async function scenario(engine: Engine, workload: Workload, rounds: number) {
+async function scenario(engine: Engine, workload: Workload, rounds: number, withFloor = false) {
   const n = workload.runs.length;
   // mltrace: skipped when the cost fitted on a smaller ingest says one would blow the budget;
   // fewer rounds when all of them would.
@@ -417,6 +427,8 @@ async function scenario(engine: Engine, workload: Workload, rounds: number) {
     if (r < mltraceRounds && !flags['no-mltrace']) tasks.push(() => runMltraceRound(engine, workload));
     tasks.push(() => runOurs(engine, workload, 'ours_batch', r));
     if (r < singleRounds) tasks.push(() => runOurs(engine, workload, 'ours_single', r));
+    // The engine floor in the same rounds, so the ratios to it see the same machine load.
+    if (withFloor) tasks.push(() => floorRound(engine, n, r));
     if (r % 2 === 1) tasks.reverse(); // alternate the order, so drift hits both sides alike
     for (const task of tasks) await task();
   }
@@ -462,7 +474,7 @@ async function main() {
     pg = await startBenchPostgres(['-c', 'autovacuum=off']);
   }
   const explains: string[] = [];
-  const floors = new Map<Engine, Awaited<ReturnType<typeof measureFloor>>>();
+  const floors = new Map<Engine, NonNullable<ReturnType<typeof floorOf>>>();
   let plans: string | undefined;
   try {
     for (const engine of config.engines) {
@@ -475,11 +487,15 @@ async function main() {
         await traceOurs(handle.store, warm.traces, 3);
       });
       // Ascending sizes, so mltrace's cost fitted on a smaller ingest decides whether a larger one runs.
-      await scenario(engine, workloads.chains[0]!, config.rounds);
+      await scenario(engine, workloads.chains[0]!, config.rounds, workloads.chains[0] === chain1k);
       await scenario(engine, workloads.diamond, config.rounds);
       for (const w of workloads.chains.slice(1)) await scenario(engine, w, config.rounds);
       await scenario(engine, workloads.store, config.storeRounds);
-      floors.set(engine, await measureFloor(engine, chain1k.runs.length, config.rounds));
+      if (workloads.chains[0] !== chain1k) {
+        for (let r = 0; r < config.rounds; r++) await floorRound(engine, chain1k.runs.length, r);
+      }
+      const floor = floorOf(engine);
+      if (floor) floors.set(engine, floor);
     }
     if (pg && !flags['no-explain']) {
       log('diagnosis on PostgreSQL (auto_explain)');

@@ -60,12 +60,9 @@ $$;
 -- be neither inserted nor read (deleted meanwhile: retry).
 CREATE FUNCTION mltrace_log_runs(
   p_runs json, p_pointers json, p_outputs json, p_inputs json, p_depends_on json, p_staleness_ms float8)
-RETURNS json LANGUAGE plpgsql
--- Its statements are written to plan the same whatever the batch (fenced lookups by index), and
--- a custom plan per call cost more than the call: generic plans, whatever the session's mode.
-SET plan_cache_mode = force_generic_plan
-AS $$
+RETURNS json LANGUAGE plpgsql AS $$
 DECLARE
+  v_plan_mode text := current_setting('plan_cache_mode');
   v_ids bigint[];
   v_created boolean[];
   v_started timestamptz[];
@@ -77,6 +74,15 @@ DECLARE
   v_edge_runs bigint[];
   v_edge_deps bigint[];
 BEGIN
+  -- Plans. For a few runs, generic plans: planning a custom plan per call cost more than the
+  -- call itself (one logRun ~2.4 -> ~1.8 ms on PostgreSQL). For a batch, the planner's own
+  -- choice: forced generic plans halved a 500-run batch's throughput, and forced custom plans
+  -- cost a third of it on PGlite, where planning is slow (interleaved A/B runs against the
+  -- four-statement path, see bench/results/store.md). For this call only: the caller's mode is
+  -- restored before returning.
+  PERFORM set_config('plan_cache_mode',
+    CASE WHEN json_array_length(p_runs) <= 8 THEN 'force_generic_plan' ELSE 'auto' END, true);
+
   -- 1. Components and runs. A terminal status is never overwritten by a late 'running' or
   -- 'pending' (retried or spooled writes). The components' foreign key is checked at the end of
   -- the statement, so the runs see the components inserted beside them. Inference and staleness
@@ -136,6 +142,7 @@ BEGIN
   INTO v_ids, v_created, v_started, v_infer
   FROM written w JOIN src s USING (run_key);
   IF v_ids IS NULL THEN
+    PERFORM set_config('plan_cache_mode', v_plan_mode, true);
     RETURN json_build_object('ids', '[]'::json, 'created', '[]'::json);
   END IF;
 
@@ -207,6 +214,7 @@ BEGIN
         HINT = 'log the upstream run first, or drop it from dependsOn';
     END IF;
   ELSIF p_inputs IS NULL OR json_array_length(p_inputs) = 0 THEN
+    PERFORM set_config('plan_cache_mode', v_plan_mode, true);
     RETURN json_build_object('ids', to_json(v_ids), 'created', to_json(v_created));
   END IF;
 
@@ -266,6 +274,7 @@ BEGIN
   IF v_edge_runs IS NOT NULL THEN
     PERFORM mltrace_mark_stale(v_edge_runs, v_edge_deps, p_staleness_ms);
   END IF;
+  PERFORM set_config('plan_cache_mode', v_plan_mode, true);
   RETURN json_build_object('ids', to_json(v_ids), 'created', to_json(v_created));
 END
 $$;
