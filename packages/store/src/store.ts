@@ -161,7 +161,7 @@ export async function createStore(database: Database, options: StoreOptions = {}
     },
 
     async logRuns(runs) {
-      const result = await db.transaction((tx) => writeRuns(tx, runs, { cwd, stalenessThresholdMs }));
+      const result = await writeRuns(db, runs, { cwd, stalenessThresholdMs });
       await statistics.wrote(result.runs.length);
       return result;
     },

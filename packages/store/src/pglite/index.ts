@@ -53,6 +53,8 @@ export async function openPgliteStore(options: PgliteStoreOptions = {}): Promise
   let client: PGlite;
   try {
     client = await PGlite.create(dataDir);
+    // Generic plans for the session's prepared statements, as on PostgreSQL (postgres/index.ts).
+    await client.exec('SET plan_cache_mode = force_generic_plan');
   } catch (cause) {
     throw new UnavailableError(`cannot start an in-memory lineage database: ${(cause as Error).message}`, {
       cause,
