@@ -25,7 +25,7 @@ import {
 } from '@mltrace/test-helpers';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { removeTemplate, type Workspace, workspace } from '../src/test-cli.js';
+import { removeTemplate, type Workspace, workspace } from './test-cli.js';
 
 const run = promisify(execFile);
 

@@ -12,7 +12,7 @@ import { launchBrowser, serveStatic } from '@mltrace/test-helpers';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type MltraceServer } from '../src/server.js';
-import { loadPipeline, MODEL } from '../src/test-fixtures.js';
+import { loadPipeline, MODEL } from './test-fixtures.js';
 
 const TOKEN = 'security-write-token-0123456789';
 const READ_TOKEN = 'security-read-token-0123456789';

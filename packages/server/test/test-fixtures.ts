@@ -75,7 +75,7 @@ export function client(base: string, token?: string) {
     const response = await fetch(`${base}${path}`, {
       method: init.method ?? (body ? 'POST' : 'GET'),
       headers,
-      body,
+      body: typeof body === 'string' || body === undefined ? body : new Uint8Array(body),
     });
     const text = await response.text();
     let json: unknown;

@@ -14,8 +14,8 @@ import { Worker } from '@temporalio/worker';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMltracePlugin } from '../src/plugin.js';
-import * as activities from '../src/test-activities.js';
-import { bundle, connectTemporal, runsOfWorkflow, unique } from '../src/test-support.js';
+import * as activities from './test-activities.js';
+import { bundle, connectTemporal, runsOfWorkflow, unique } from './test-support.js';
 
 const SECRETS = {
   argNote: 'zzTokArgNote0123456789',

@@ -16,9 +16,9 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMltracePlugin, type MltracePlugin } from '../src/plugin.js';
+import { MLTRACE_INPUTS, MLTRACE_MODEL_VERSIONS, MLTRACE_OUTPUTS } from '../src/workflow/index.js';
 import * as activities from './test-activities.js';
 import { bundle, quietRuntime, unique } from './test-support.js';
-import { MLTRACE_INPUTS, MLTRACE_MODEL_VERSIONS, MLTRACE_OUTPUTS } from '../src/workflow/index.js';
 
 const exec = promisify(execFile);
 
