@@ -328,8 +328,11 @@ describe.each(SDK_VERSIONS)('an app of its own on @temporalio/* %s', (sdk) => {
         const serve = new Background(command('npx mltrace serve'), app, env);
         try {
           const [, url] = await serve.waitFor(/mltrace server at (http:\/\/\S+) /);
+          // Reads need the token `mltrace serve` keeps in the app's .mltrace/ (the guide says so).
+          const token = readFileSync(join(app, '.mltrace', 'server-token'), 'utf8').trim();
           const response = await fetch(
             `${url}/api/v1/impact?uri=${encodeURIComponent('https://data.example.com/trips/2024-01.csv')}`,
+            { headers: { authorization: `Bearer ${token}` } },
           );
           expect(response.status).toBe(200);
           const served = (await response.json()) as Graph;

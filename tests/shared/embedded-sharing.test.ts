@@ -81,6 +81,8 @@ describe('one embedded directory used by a worker, the CLI, the server and an Op
     children.push(serve.child);
     await eventually(() => /mltrace server at http/.test(serve.stdout), 'mltrace serve to listen', 120_000);
     const url = /mltrace server at (http:\/\/\S+) /.exec(serve.stdout)?.[1] as string;
+    // Reads need the server's token too (no --public-reads).
+    const auth = { authorization: `Bearer ${TOKEN}` };
 
     // 3. `mltrace log` in a loop from a third, 4. trace requests to the server, and 5. the official
     // OpenLineage client posting to it, all while the worker runs.
@@ -100,7 +102,9 @@ describe('one embedded directory used by a worker, the CLI, the server and an Op
     })();
     const traceLoop = (async () => {
       for (let i = 0; i < 20; i++) {
-        const response = await fetch(`${url}/api/v1/trace?uri=${encodeURIComponent('data/cli-1.csv')}`);
+        const response = await fetch(`${url}/api/v1/trace?uri=${encodeURIComponent('data/cli-1.csv')}`, {
+          headers: auth,
+        });
         if (response.status === 200) traced++;
         else expect(response.status).toBe(404); // before the CLI's first run landed
         await new Promise((resolve) => setTimeout(resolve, 100));
@@ -122,6 +126,7 @@ describe('one embedded directory used by a worker, the CLI, the server and an Op
     // The server answers after the worker (which may have owned the store) is gone.
     const after = await fetch(
       `${url}/api/v1/trace?maxDepth=100&uri=${encodeURIComponent(`data/e2e-${ACTIVITIES}.csv`)}`,
+      { headers: auth },
     );
     expect(after.status).toBe(200);
     // The chain's last 101 runs (depth 0 to 100, the server's depth limit).
