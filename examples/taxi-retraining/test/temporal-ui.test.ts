@@ -132,15 +132,22 @@ describe("the retraining workflow's page in the Temporal Web UI", { timeout: 180
       const link = frame.locator(`a[href^="${serving.mltraceUrl}/go/run?key="]`).first();
       const href = await link.getAttribute('href');
       expect(href).toContain(encodeURIComponent(`temporal:default/${workflowId}/`));
-      const card = await browser!.newPage();
+      // As a user does: the one-time login link the demo printed first, then the link in Temporal.
+      const login = lines
+        .map((line) => /\s(http:\/\/\S+\/ui\/login\?code=\S+)/.exec(line)?.[1])
+        .find(Boolean);
+      expect(login, lines.join('\n')).toBeDefined();
+      const session = await browser!.newContext();
+      const card = await session.newPage();
       try {
+        await card.goto(login!);
         await card.goto(href!);
         await card.getByTestId('run-card').waitFor({ timeout: 30_000 });
         expect(new URL(card.url()).pathname).toBe('/ui/run');
         expect(await card.getByTestId('run-card').textContent()).toContain(workflowId);
         await card.screenshot({ path: join(shots, 'mltrace-run-card-from-temporal.png') });
       } finally {
-        await card.close();
+        await session.close();
       }
     } finally {
       await page.close();
