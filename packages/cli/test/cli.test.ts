@@ -153,7 +153,7 @@ describe('the mltrace command line', { timeout: 180_000 }, () => {
     const cases: Array<[string[], string]> = [
       [['recent', '--bogus'], "mltrace: error: unknown option '--bogus'"],
       [['bogus'], "mltrace: error: unknown command 'bogus'"],
-      [['trace'], "mltrace: error: missing required argument 'uri[@version]'"],
+      [['trace'], "mltrace: error: missing required argument 'pointer'"],
       [
         ['recent', '--limit', '0'],
         `mltrace: error: option '-n, --limit <n>' argument '0' is invalid. "0" is not a positive integer`,

@@ -69,10 +69,9 @@ describe('web UI in Chromium', () => {
       'featurize',
       'train',
     ]);
-    // Pointers are labels on the runs that made them; only the subject (every version of the URI:
-    // v1, and the unversioned one the XSS run reads) and the raw input are boxes.
+    // Pointers are labels on the runs that made them; only the subject (what the latest producer
+    // made: v1, not the unversioned record the XSS run reads) and the raw input are boxes.
     expect((await page.getByTestId('pointer-node').allTextContents()).sort()).toEqual([
-      'model.pkl',
       'model.pkl@v1',
       'raw.csv',
     ]);
