@@ -86,6 +86,7 @@ async function main() {
   const commands: Record<string, string[]> = {
     recent: ['recent', '--json'],
     trace: ['trace', 'data/200.csv'],
+    impact: ['impact', 'data/0.csv'],
     inspect: ['inspect', '1'],
   };
   const samples: Record<string, Array<{ ms: number; mib: number }>> = {};
@@ -112,6 +113,11 @@ async function main() {
       });
       owner.once('exit', (code) => reject(new Error(`mltrace serve exited ${code}`)));
     });
+    // The first calls after the owner started pay its warm-up (PGlite's first queries); a worker
+    // that has been running has paid it. Both are reported.
+    for (const [name, args] of Object.entries(commands)) {
+      add(`owner_first_${name}`, await measure(process.execPath, [CLI, ...args], env, home));
+    }
     for (const [name, args] of Object.entries(commands)) {
       add(`owner_${name}`, await measure(process.execPath, [CLI, ...args], env, home));
     }
@@ -133,12 +139,18 @@ async function main() {
   const labels: Record<string, string> = {
     node_floor: '`node -e 0` (floor)',
     help: 'ours `mltrace --help`',
+    owner_first_recent: 'ours `recent --json`, owner just started',
+    owner_first_trace: 'ours `trace`, owner just started',
+    owner_first_inspect: 'ours `inspect`, owner just started',
+    owner_first_impact: 'ours `impact`, owner just started',
     owner_recent: 'ours `recent --json`, owner running',
     owner_trace: 'ours `trace`, owner running',
     owner_inspect: 'ours `inspect`, owner running',
+    owner_impact: 'ours `impact`, owner running',
     cold_recent: 'ours `recent --json`, cold (boots PGlite: today’s path)',
     cold_trace: 'ours `trace`, cold (boots PGlite: today’s path)',
     cold_inspect: 'ours `inspect`, cold (boots PGlite: today’s path)',
+    cold_impact: 'ours `impact`, cold (boots PGlite: today’s path)',
     mltrace_recent: 'mltrace 0.17 `recent` (PostgreSQL)',
     mltrace_help: 'mltrace 0.17 `--help`',
   };
@@ -180,8 +192,8 @@ async function main() {
     title: 'The mltrace CLI: wall time and peak RSS per call, with and without an owner running',
     notes: [
       `${rounds} rounds, interleaved; each call a fresh process; medians. Wall from spawn to exit (GNU time around it), peak RSS from GNU time's %M.`,
-      'The embedded store holds 200 runs (a chain); `trace data/200.csv` walks all 200.',
-      'Owner running: `mltrace serve` holds the store (as a worker with the plugin would); the CLI connects to its unix socket through postgres.js and never loads PGlite.',
+      'The embedded store holds 200 runs (a chain); `trace data/200.csv` and `impact data/0.csv` walk all 200.',
+      'Owner running: `mltrace serve` holds the store (as a worker with the plugin would); the CLI connects to its unix socket through postgres.js and never loads PGlite. "Just started": the first call of each command after the owner printed its URL (the owner is restarted every round); "running": the next call, as against a worker that has run for a while.',
       'Cold: no owner; the CLI boots PGlite, migrates and queries, then closes: what every embedded CLI call did before the store was shared (plus a lock file and a socket).',
       `mltrace 0.17: its CLI on PostgreSQL (it fails on SQLite), tables created before timing. ${mltraceRecent ? '`recent` of an empty store.' : `Its \`recent\` on an empty store fails (${mltraceRecentError || 'exit 1'}), so only its \`--help\` (its imports) is timed.`} Ratios are cold / owner and mltrace / ours (above 1: ours faster).`,
       'The machine is shared (2 cores, several engineers at once): absolute times carry that load; compare within a run, against the `node -e 0` floor.',
