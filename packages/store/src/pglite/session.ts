@@ -1,10 +1,8 @@
 import { Mutex, type PGlite, parse, protocol } from '@electric-sql/pglite';
 import { UnavailableError } from '@mltrace/core';
 import { type SQL, sql } from 'drizzle-orm';
-import { PgDialect } from 'drizzle-orm/pg-core';
 import type { Database } from '../database.js';
-
-const dialect = new PgDialect();
+import { toQuery } from '../sql-text.js';
 
 /** A parameter as the text the server parses; the store passes only these kinds. */
 function toText(value: unknown): string | null {
@@ -55,7 +53,7 @@ export function pgliteDatabase(client: PGlite, lock: Mutex = new Mutex()): Datab
 
   const run = <T>(query: SQL): Promise<T[]> =>
     statements.runExclusive(async () => {
-      const { sql: text, params } = dialect.sqlToQuery(query);
+      const { sql: text, params } = toQuery(query);
       const known = names.get(text);
       // A name is never reused: a failed first run may or may not have left its statement behind.
       const name = known ?? `mltrace_${++counter}`;

@@ -1,8 +1,6 @@
-import { PgDialect } from 'drizzle-orm/pg-core';
 import type postgres from 'postgres';
 import type { Database } from '../database.js';
-
-const dialect = new PgDialect();
+import { toQuery } from '../sql-text.js';
 
 /**
  * The store's statements, rendered by drizzle and run by postgres.js as named prepared
@@ -17,7 +15,7 @@ export function postgresDatabase(
 ): Database {
   return {
     async rows<T>(query: Parameters<Database['rows']>[0]) {
-      const { sql: text, params } = dialect.sqlToQuery(query);
+      const { sql: text, params } = toQuery(query);
       return (await sql.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare })) as T[];
     },
     transaction(fn) {
