@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type LineageStore, openStore } from '@mltrace/store';
 import { createMltracePlugin } from '@mltrace/temporal';
-import { eventually, repoRoot, temporalAddress, testDatabaseUrl } from '@mltrace/test-helpers';
+import { repoRoot, temporalAddress, testDatabaseUrl } from '@mltrace/test-helpers';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

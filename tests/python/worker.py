@@ -14,7 +14,8 @@ from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
-from mltrace_temporal import MltraceInterceptor, add_output, component
+from mltrace_temporal import MltraceInterceptor, MltraceOptions, WriterOptions, add_output, component
+from pyworkflows import PythonPipeline, TrainingChild
 
 
 @activity.defn
@@ -40,7 +41,8 @@ async def train(features_path: str, out_dir: str) -> str:
 async def main() -> None:
     address, task_queue = sys.argv[1], sys.argv[2]
     client = await Client.connect(address)
-    mltrace = MltraceInterceptor(worker="python-test-worker")
+    # A short replay period, so a test sees the spool replayed soon after the store is back.
+    mltrace = MltraceInterceptor(MltraceOptions(worker="python-test-worker", writer=WriterOptions(spool_replay_interval=0.5, max_attempts=2)))
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as executor:
@@ -48,12 +50,14 @@ async def main() -> None:
             client,
             task_queue=task_queue,
             activities=[featurize, train],
+            workflows=[PythonPipeline, TrainingChild],
             activity_executor=executor,
             interceptors=[mltrace],
         )
         async with worker:
             print("ready", flush=True)
             await stop.wait()
+        print(f"stats {mltrace.stats()}", flush=True)
     mltrace.close()
 
 
