@@ -28,3 +28,21 @@ class PythonPipeline:
         return await workflow.execute_child_workflow(
             TrainingChild.run, args=[features["features_path"], out_dir], id=f"{workflow.info().workflow_id}-train"
         )
+
+
+@workflow.defn
+class PythonCallsTypescript:
+    """Featurizes in Python, trains on a TypeScript worker's task queue."""
+
+    @workflow.run
+    async def run(self, raw_path: str, out_dir: str, ts_queue: str) -> str:
+        features = await workflow.execute_activity(
+            "featurize", args=[raw_path, out_dir], start_to_close_timeout=timedelta(seconds=30), retry_policy=RETRY
+        )
+        return await workflow.execute_activity(
+            "tsTrain",
+            args=[features["features_path"], out_dir],
+            task_queue=ts_queue,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RETRY,
+        )

@@ -15,7 +15,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
 from mltrace_temporal import MltraceInterceptor, MltraceOptions, WriterOptions, add_output, component
-from pyworkflows import PythonPipeline, TrainingChild
+from pyworkflows import PythonCallsTypescript, PythonPipeline, TrainingChild
 
 
 @activity.defn
@@ -50,7 +50,7 @@ async def main() -> None:
             client,
             task_queue=task_queue,
             activities=[featurize, train],
-            workflows=[PythonPipeline, TrainingChild],
+            workflows=[PythonPipeline, TrainingChild, PythonCallsTypescript],
             activity_executor=executor,
             interceptors=[mltrace],
         )

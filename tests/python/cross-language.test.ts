@@ -19,6 +19,9 @@ const PYTHON = join(
 );
 const WORKER = fileURLToPath(new URL('./worker.py', import.meta.url));
 const WORKFLOWS = fileURLToPath(new URL('./workflows.ts', import.meta.url));
+
+import * as tsActivities from './ts-activities.js';
+
 const unique = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
 
 /** Starts the Python worker process and waits for its `ready`. */
@@ -128,6 +131,59 @@ describe('a TypeScript workflow calling activities on a Python worker', () => {
       await plugin.close();
       await connection.close();
       await native.close();
+    }
+  });
+});
+
+describe('a Python workflow calling an activity on a TypeScript worker', () => {
+  it('records the TypeScript attempt under the Python workflow, and the trace crosses back into Python', async () => {
+    const url = await testDatabaseUrl();
+    const store = await openStore({ url });
+    const dir = await mkdtemp(join(tmpdir(), 'mltrace-py-ts-'));
+    const raw = join(dir, 'raw.csv');
+    await writeFile(raw, 'a,b\n1,2\n');
+    const pythonQueue = unique('python');
+    const tsQueue = unique('ts-activities');
+    const python = await startPythonWorker(pythonQueue, { ...process.env, MLTRACE_DATABASE_URL: url }, dir);
+    const plugin = createMltracePlugin({ store, flushIntervalMs: 50 });
+    const native = await NativeConnection.connect({ address: temporalAddress() });
+    const connection = await Connection.connect({ address: temporalAddress() });
+    try {
+      const worker = await Worker.create({
+        connection: native,
+        taskQueue: tsQueue,
+        activities: tsActivities,
+        plugins: [plugin],
+      });
+      const client = new Client({ connection });
+      const workflowId = unique('python-calls-ts');
+      const { model, runId } = await worker.runUntil(async () => {
+        const handle = await client.workflow.start('PythonCallsTypescript', {
+          taskQueue: pythonQueue,
+          workflowId,
+          args: [raw, dir, tsQueue],
+        });
+        return { model: await handle.result(), runId: handle.firstExecutionRunId };
+      });
+      expect(model).toBe(join(dir, 'model-ts.pkl'));
+      await plugin.writer.flush();
+      expect(await stop(python)).toBe(0);
+
+      const trained = await store.run(`temporal:default/${workflowId}/${runId}/2/1`);
+      expect(trained).toMatchObject({ component: 'tsTrain', status: 'succeeded', attempt: 1 });
+      expect(trained.workflow).toMatchObject({ workflowId, workflowType: 'PythonCallsTypescript' });
+      // The Python workflow interceptor's header, read by the TypeScript activity interceptor.
+      expect(trained.metadata).toMatchObject({ pipelineRun: { workflowId, runId } });
+      const graph = await store.trace({ uri: `file://${model}` });
+      expect(graph.runs.map((r) => r.component).sort()).toEqual(['featurize', 'tsTrain']);
+      expect(graph.dependencies).toHaveLength(1);
+    } finally {
+      await stop(python);
+      await plugin.close();
+      await connection.close();
+      await native.close();
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
