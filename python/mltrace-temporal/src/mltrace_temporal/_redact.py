@@ -1,0 +1,379 @@
+"""The store's one redaction policy (packages/core/src/redact.ts), for records written from Python.
+
+The TypeScript store applies it in its `logRuns` wrapper, before `mltrace_log_runs`; Python calls
+that database function directly, so it applies the same policy first. The patterns are the same
+regular expressions; test_redact.py checks them against the cases of the TypeScript tests.
+Also the interceptor's previews (packages/temporal/src/sanitize.ts): redacted, size-capped copies
+of arguments and results.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+from urllib.parse import unquote
+
+REDACTED = "[REDACTED]"
+
+_SECRET_KEY_PARTS = (
+    "password",
+    "passwd",
+    "passphrase",
+    "secret",
+    "token",
+    "apikey",
+    "authorization",
+    "credential",
+    "privatekey",
+    "accesskey",
+    "sessionkey",
+    "cookie",
+)
+_SECRET_KEY_EXACT = frozenset(
+    {
+        "auth",
+        "pwd",
+        "sig",
+        "pass",
+        "xamzsignature",
+        "xamzcredential",
+        "xmlflowsignature",
+        "xhubsignature",
+        "xhubsignature256",
+    }
+)
+_NOT_SECRET_KEY = re.compile(
+    r"tokenizer|(max|min|num|total|input|output|prompt|completion)tokens?|tokens?(count|limit|used|len|length)$"
+)
+
+
+def _squash(key: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", key.lower())
+
+
+def is_secret_key(key: str) -> bool:
+    """Whether a key names a secret (case and punctuation ignored: apiKey, API_KEY, x-api-key)."""
+    squashed = _squash(key)
+    if squashed == "" or _NOT_SECRET_KEY.search(squashed):
+        return False
+    return squashed in _SECRET_KEY_EXACT or any(part in squashed for part in _SECRET_KEY_PARTS)
+
+
+# The interceptor's key test: the plugin's DEFAULT_REDACT_KEYS (workflow/redact.ts), extendable.
+DEFAULT_REDACT_KEYS: tuple[str | re.Pattern[str], ...] = (
+    "password",
+    "passwd",
+    "passphrase",
+    "secret",
+    "token",
+    "apikey",
+    "authorization",
+    "credential",
+    "signature",
+    "privatekey",
+    "accesskey",
+    "sessionkey",
+    "cookie",
+    re.compile(r"^(auth|pwd|sig|x-amz-signature|x-amz-credential)$", re.I),
+)
+
+SecretKeyTest = Callable[[str], bool]
+
+
+def secret_key_test(patterns: Iterable[str | re.Pattern[str]] = DEFAULT_REDACT_KEYS) -> SecretKeyTest:
+    """A key predicate from substrings (squashed, as the TypeScript plugin) and regexps."""
+    listed = list(patterns)
+    substrings = [_squash(p) for p in listed if isinstance(p, str) and _squash(p)]
+    regexps = [p for p in listed if isinstance(p, re.Pattern)]
+    cache: dict[str, bool] = {}
+
+    def test(key: str) -> bool:
+        hit = cache.get(key)
+        if hit is None:
+            squashed = _squash(key)
+            hit = any(s in squashed for s in substrings) or any(r.search(key) for r in regexps)
+            hit = hit or is_secret_key(key)
+            if len(cache) < 10_000:
+                cache[key] = hit
+        return hit
+
+    return test
+
+
+_ASSIGNMENT = re.compile(
+    r"([\"'`]?)\b([A-Za-z0-9_.-]{1,128})\1([ \t]{0,8}(?::=|=|:)[ \t]{0,8})"
+    r"(?:([\"'`])((?:(?!\4)[^\\\n]|\\.){1,4096}?)\4|([^\s,;&\"'`(){}\[\]<>]{1,4096}))"
+)
+_CODE_VALUE = re.compile(
+    r"^(?:[A-Za-z_$][A-Za-z_$]*(?:\.[A-Za-z_$][\w$]*)*|null|none|true|false|undefined)$", re.I
+)
+_PEM = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)")
+_BEARER = re.compile(r"\b(bearer)(\s+)[A-Za-z0-9._~+/=-]{8,}", re.I)
+_TOKEN = re.compile(r"\b(token)(\s+)(?=[A-Za-z._~+/=-]*[0-9])[A-Za-z0-9._~+/=-]{12,}", re.I)
+_BASIC = re.compile(r"\b(basic)(\s+)(?=[A-Za-z0-9+/]*[0-9+/=])[A-Za-z0-9+/]{12,}={0,2}", re.I)
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
+_KNOWN_TOKENS = re.compile(
+    r"\b(?:(?:AKIA|ASIA)[A-Z0-9]{16}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}"
+    r"|glpat-[A-Za-z0-9_-]{20,}|xox[abprs]-[A-Za-z0-9-]{10,}|sk-[A-Za-z0-9_-]{20,})\b"
+)
+_URI_USERINFO = re.compile(r"\b([a-z][a-z0-9+.-]{0,31}://)([^\s/?#@]{1,512})@", re.I)
+_SECRET_PARAM = re.compile(r"([?&;])([^=&\s#;?]{1,128})=([^&\s#;]*)")
+_PLAIN_USER = re.compile(r"^[A-Za-z_][A-Za-z0-9._-]{0,31}$")
+_TOKEN_PREFIX = re.compile(r"^(?:AKIA|ASIA|gh[pousr]_|github_pat_|glpat-|xox)")
+
+
+def _plain_user(userinfo: str) -> bool:
+    return bool(_PLAIN_USER.match(userinfo)) and not _TOKEN_PREFIX.match(userinfo)
+
+
+def _secret_param(name: str) -> bool:
+    decoded = unquote(name)
+    return is_secret_key(decoded) or bool(re.match(r"^x-(amz|goog)-", decoded, re.I))
+
+
+def _redact_assignment(match: re.Match[str]) -> str:
+    quote, key, separator, value_quote, quoted, bare = match.groups()
+    quote = quote or ""
+    if not is_secret_key(key):
+        # Not a secret, but its value may hold one (`said: token=...`): scan the value on its own.
+        def inner(value: str) -> str:
+            return _ASSIGNMENT.sub(_redact_assignment, value)
+
+        if value_quote is not None:
+            return f"{quote}{key}{quote}{separator}{value_quote}{inner(quoted or '')}{value_quote}"
+        return f"{quote}{key}{quote}{separator}{inner(bare or '')}"
+    if value_quote is not None:
+        if not quoted or quoted == REDACTED:
+            return match.group(0)
+        return f"{quote}{key}{quote}{separator}{value_quote}{REDACTED}{value_quote}"
+    if bare is None or bare == REDACTED or _CODE_VALUE.match(bare):
+        return match.group(0)
+    return f"{quote}{key}{quote}{separator}{REDACTED}"
+
+
+def redact_text(text: str) -> str:
+    """Free text with every credential it carries replaced by [REDACTED] (core's redactText)."""
+    if len(text) < 6:
+        return text
+    text = _PEM.sub(REDACTED, text)
+    text = _JWT.sub(REDACTED, text)
+    text = _KNOWN_TOKENS.sub(REDACTED, text)
+    text = _BEARER.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+    text = _TOKEN.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+    text = _BASIC.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+    text = _URI_USERINFO.sub(
+        lambda m: m.group(0)
+        if _plain_user(m.group(2)) or m.group(2) == REDACTED
+        else f"{m.group(1)}{REDACTED}@",
+        text,
+    )
+    text = _SECRET_PARAM.sub(
+        lambda m: f"{m.group(1)}{m.group(2)}={REDACTED}"
+        if m.group(3) != "" and m.group(3) != REDACTED and _secret_param(m.group(2))
+        else m.group(0),
+        text,
+    )
+    return _ASSIGNMENT.sub(_redact_assignment, text)
+
+
+_URI_PARTS = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)([^/?#]*)(.*)$", re.S)
+
+
+def strip_uri_credentials(uri: str) -> str:
+    """A scheme:// URI without userinfo credentials or secret query parameters (removed, not masked)."""
+    parts = _URI_PARTS.match(uri)
+    if not parts:
+        return uri
+    prefix, authority, rest = parts.groups()
+    at = authority.rfind("@")
+    host = authority[at + 1 :] if at >= 0 and not _plain_user(authority[:at]) else authority
+    query = rest.find("?")
+    if query < 0:
+        return f"{prefix}{host}{rest}"
+    hash_at = rest.find("#", query)
+    search = rest[query + 1 : None if hash_at < 0 else hash_at]
+    kept = [pair for pair in search.split("&") if not (pair.find("=") > 0 and _secret_param(pair[: pair.find("=")]))]
+    path = rest[:query]
+    fragment = "" if hash_at < 0 else rest[hash_at:]
+    return f"{prefix}{host}{path}{'?' + '&'.join(kept) if kept else ''}{fragment}"
+
+
+def redact_uri(uri: str) -> str:
+    """A pointer URI as the store keeps it."""
+    return redact_text(strip_uri_credentials(uri))
+
+
+def redact_value(value: Any) -> Any:
+    """A deep copy of a JSON-like value: strings redacted, values under secret keys replaced."""
+
+    def visit(node: Any, depth: int) -> Any:
+        if isinstance(node, str):
+            return redact_text(node)
+        if depth > 64:
+            return node
+        if isinstance(node, list):
+            return [visit(item, depth + 1) for item in node]
+        if isinstance(node, dict):
+            named = node.get("key") if isinstance(node.get("key"), str) else node.get("name")
+            pair_secret = isinstance(named, str) and named != "" and "value" in node and is_secret_key(named)
+            out: dict[str, Any] = {}
+            for key, item in node.items():
+                if item is not None and item != "" and (is_secret_key(str(key)) or (pair_secret and key == "value")):
+                    out[key] = REDACTED
+                else:
+                    out[key] = visit(item, depth + 1)
+            return out
+        return node
+
+    return visit(value, 0)
+
+
+# --- previews of values (packages/temporal/src/sanitize.ts) ------------------------------------
+
+_SECRET_VALUE_PATTERNS = (
+    re.compile(r"^\s*(bearer|basic|token)\s+\S{8,}", re.I),
+    re.compile(r"^eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}$"),
+    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
+)
+
+
+def looks_like_secret_value(value: str) -> bool:
+    """Whether a string is a secret by its shape alone (bearer/basic credentials, JWTs, PEM keys)."""
+    return len(value) >= 16 and any(p.search(value) for p in _SECRET_VALUE_PATTERNS)
+
+
+def scrub_uri(uri: str, secret_key: SecretKeyTest) -> str:
+    """A URI with its password and secret query parameter values masked (workflow/redact.ts scrubUri)."""
+    parts = _URI_PARTS.match(uri)
+    if not parts:
+        return uri
+    prefix, authority, rest = parts.groups()
+    clean = authority
+    at = authority.rfind("@")
+    if at >= 0:
+        userinfo = authority[:at]
+        colon = userinfo.find(":")
+        if colon >= 0:
+            clean = f"{userinfo[:colon]}:{REDACTED}{authority[at:]}"
+    query = rest.find("?")
+    if query < 0:
+        return f"{prefix}{clean}{rest}"
+    hash_at = rest.find("#", query)
+    path = rest[:query]
+    search = rest[query + 1 : None if hash_at < 0 else hash_at]
+    fragment = "" if hash_at < 0 else rest[hash_at:]
+    params = []
+    for pair in search.split("&"):
+        eq = pair.find("=")
+        name = pair if eq < 0 else pair[:eq]
+        params.append(f"{name}={REDACTED}" if eq >= 0 and secret_key(unquote(name)) else pair)
+    return f"{prefix}{clean}{path}?{'&'.join(params)}{fragment}"
+
+
+_MAX_DEPTH = 8
+_MAX_ITEMS = 50
+_MAX_KEYS = 100
+
+
+def _sha256(data: bytes | str) -> str:
+    return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
+
+
+def preview_value(value: Any, secret_key: SecretKeyTest, max_string_chars: int, max_payload_chars: int) -> Any:
+    """A small, JSON-safe copy of a value: secrets redacted, long strings and bytes by length and
+    sha256, long lists and mappings cut with a `$more` count, the whole under about
+    `max_payload_chars` (else wrapped as `{$truncated, chars, sha256, preview}`). Never raises."""
+    try:
+        string_chars, items, depth = max_string_chars, _MAX_ITEMS, _MAX_DEPTH
+        preview = _walk(value, secret_key, string_chars, items, depth)
+        text = json.dumps(preview, separators=(",", ":"))
+        if len(text) <= max_payload_chars:
+            return preview
+        chars, digest = len(text), _sha256(text)
+        for _ in range(6):
+            if len(text) <= max_payload_chars:
+                break
+            string_chars = max(16, string_chars // 2)
+            items = max(2, items // 2)
+            depth = max(2, depth - 1)
+            preview = _walk(value, secret_key, string_chars, items, depth)
+            text = json.dumps(preview, separators=(",", ":"))
+        if len(text) > max_payload_chars:
+            return {"$truncated": True, "chars": chars, "sha256": digest, "preview": text[: max_payload_chars // 2]}
+        return {"$truncated": True, "chars": chars, "sha256": digest, "preview": preview}
+    except Exception as error:  # a preview never fails the record
+        return {"$unserialisable": str(error)}
+
+
+def _walk(value: Any, secret_key: SecretKeyTest, max_string: int, max_items: int, max_depth: int) -> Any:
+    seen: set[int] = set()
+
+    def visit(node: Any, depth: int) -> Any:
+        if isinstance(node, str):
+            if looks_like_secret_value(node):
+                return REDACTED
+            if len(node) <= max_string:
+                return scrub_uri(node, secret_key) if "://" in node else node
+            return {"$truncated": redact_text(node[:max_string]), "length": len(node), "sha256": _sha256(node)}
+        if node is None or isinstance(node, bool):
+            return node
+        if isinstance(node, int):
+            return node if abs(node) < 2**53 else str(node)
+        if isinstance(node, float):
+            return node if node == node and node not in (float("inf"), float("-inf")) else str(node)
+        if isinstance(node, (bytes, bytearray, memoryview)):
+            data = bytes(node)
+            return {"$bytes": len(data), "sha256": _sha256(data)}
+        if hasattr(node, "isoformat") and callable(node.isoformat):
+            return node.isoformat()
+        if id(node) in seen:
+            return "[Circular]"
+        is_list = isinstance(node, (list, tuple, set, frozenset))
+        if depth >= max_depth:
+            return f"[Array({len(node)})]" if is_list else "[Object]"
+        seen.add(id(node))
+        try:
+            if isinstance(node, BaseException):
+                return {"name": type(node).__name__, "message": visit(str(node), depth + 1)}
+            if is_list:
+                listed = list(node)
+                out = [visit(item, depth + 1) for item in listed[:max_items]]
+                if len(listed) > max_items:
+                    out.append({"$more": len(listed) - max_items})
+                return out
+            entries = _entries(node)
+            if entries is None:
+                return f"[{type(node).__name__}]"
+            result: dict[str, Any] = {}
+            for count, (raw_key, item) in enumerate(entries):
+                if count >= _MAX_KEYS:
+                    result["$more"] = len(entries) - _MAX_KEYS
+                    break
+                key = str(raw_key)
+                result[key] = REDACTED if secret_key(key) else visit(item, depth + 1)
+            return result
+        finally:
+            seen.discard(id(node))
+
+    return visit(value, 0)
+
+
+def _entries(node: Any) -> list[tuple[Any, Any]] | None:
+    """The fields of a mapping, dataclass or plain object, as the data converter would see them."""
+    if isinstance(node, Mapping):
+        return list(node.items())
+    fields = getattr(node, "__dataclass_fields__", None)
+    if fields is not None:
+        return [(name, getattr(node, name, None)) for name in fields]
+    dump = getattr(node, "model_dump", None)  # pydantic
+    if callable(dump):
+        try:
+            dumped = dump()
+            return list(dumped.items()) if isinstance(dumped, dict) else None
+        except Exception:
+            return None
+    attrs = getattr(node, "__dict__", None)
+    return list(attrs.items()) if isinstance(attrs, dict) else None
