@@ -1,0 +1,41 @@
+/**
+ * The package README's install command, exactly as written, from the repository's root into a
+ * fresh virtual environment of the user's (not the project's pinned one): pip resolves
+ * temporalio and psycopg from PyPI within the package's ranges, and the installed package imports.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { repoRoot } from '@mltrace/test-helpers';
+import { afterAll, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+});
+
+it('installs with the README’s `pip install ./python/mltrace-temporal` into a fresh venv', {
+  timeout: 300_000,
+}, async () => {
+  const readme = await readFile(join(repoRoot(), 'python', 'mltrace-temporal', 'README.md'), 'utf8');
+  const command = 'pip install ./python/mltrace-temporal';
+  expect(readme).toContain(`\n${command}\n`);
+  const venv = await mkdtemp(join(tmpdir(), 'mltrace-py-install-'));
+  dirs.push(venv);
+  await run('python3', ['-m', 'venv', venv]);
+  // The command as the user types it, with the venv activated (its pip first on PATH).
+  const env = { ...process.env, PATH: `${join(venv, 'bin')}:${process.env.PATH}`, VIRTUAL_ENV: venv };
+  await run('bash', ['-c', command], { cwd: repoRoot(), env, maxBuffer: 16 * 1024 * 1024 });
+  const { stdout } = await run(
+    join(venv, 'bin', 'python'),
+    [
+      '-c',
+      'import mltrace_temporal, temporalio, psycopg; print(mltrace_temporal.MltraceInterceptor.__name__)',
+    ],
+    { cwd: tmpdir() },
+  );
+  expect(stdout.trim()).toBe('MltraceInterceptor');
+});
