@@ -15,6 +15,10 @@ const run = promisify(execFile);
 const dirs: string[] = [];
 afterAll(async () => {
   for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+  // setuptools builds in the source folder; scripts/setup.sh removes the same two after its install.
+  const pkg = join(repoRoot(), 'python', 'mltrace-temporal');
+  await rm(join(pkg, 'build'), { recursive: true, force: true });
+  await rm(join(pkg, 'src', 'mltrace_temporal.egg-info'), { recursive: true, force: true });
 });
 
 it('installs with the README’s `pip install ./python/mltrace-temporal` into a fresh venv', {
