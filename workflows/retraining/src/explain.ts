@@ -416,3 +416,111 @@ export function formatPromotions(decisions: PromotionDecision[]): string {
   });
   return `${blocks.join('\n\n')}\n`;
 }
+
+/** An alias or stage move synced from the MLflow registry (a `promote` run of `mltrace sync mlflow`). */
+export interface RegistryMove {
+  /** The `promote` run. */
+  runId: number;
+  model: string;
+  /** `alias` or `stage`. */
+  kind: 'alias' | 'stage';
+  /** The alias or the stage name. */
+  name: string;
+  /** `set`, `moved`, `removed` (aliases) or `transition` (stages). */
+  action: string;
+  /** The version(s) that held it before (none for a first set). */
+  from: string[];
+  /** The version that holds it now (`null` when an alias was removed). */
+  to: string | null;
+  /** When the sync saw it (aliases) or when MLflow says it happened (stages). */
+  at: Date;
+  /** MLflow records no author of alias moves or stage transitions. */
+  who: string | null;
+}
+
+/** Options of {@link registryMoves}. */
+export interface RegistryMovesOptions {
+  store: LineageStore;
+  model?: string;
+  /** Only moves of this alias (or stage). */
+  alias?: string;
+  from?: Date;
+  to?: Date;
+  /** @default 20 */
+  limit?: number;
+}
+
+/**
+ * The registry moves synced from MLflow, newest first. Reads the `promote` runs of source
+ * `mlflow` page by page (their metadata says model, alias and versions).
+ */
+export async function registryMoves(options: RegistryMovesOptions): Promise<RegistryMove[]> {
+  const limit = options.limit ?? 20;
+  const out: RegistryMove[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await options.store.recent({
+      component: 'promote',
+      source: 'mlflow',
+      limit: 500,
+      ...(cursor ? { cursor } : {}),
+    });
+    for (const run of page.runs) {
+      const m = run.metadata as {
+        model?: string;
+        kind?: string;
+        action?: string;
+        alias?: string;
+        stage?: string;
+        version?: string;
+        previousVersion?: string | null;
+        previousVersions?: string[];
+        detectedAt?: string;
+      };
+      if (!m.model || (m.kind !== 'alias' && m.kind !== 'stage')) continue;
+      const name = m.kind === 'alias' ? (m.alias ?? '') : (m.stage ?? '');
+      if (options.model !== undefined && m.model !== options.model) continue;
+      if (options.alias !== undefined && name !== options.alias) continue;
+      const at = m.kind === 'alias' && m.detectedAt ? new Date(m.detectedAt) : run.startedAt;
+      if (options.from && at < options.from) continue;
+      if (options.to && at > options.to) continue;
+      out.push({
+        runId: run.id,
+        model: m.model,
+        kind: m.kind,
+        name,
+        action: m.action ?? 'set',
+        from:
+          m.kind === 'alias' ? (m.previousVersion ? [m.previousVersion] : []) : (m.previousVersions ?? []),
+        to: m.action === 'removed' ? null : (m.version ?? null),
+        at,
+        who: null,
+      });
+    }
+    cursor = page.nextCursor;
+  } while (cursor);
+  out.sort((a, b) => b.at.getTime() - a.at.getTime() || b.runId - a.runId);
+  return out.slice(0, limit);
+}
+
+/** The text form of registry moves: from -> to, when, who, and "no recorded reason". */
+export function formatRegistryMoves(moves: RegistryMove[], decisions: PromotionDecision[] = []): string {
+  if (moves.length === 0) return '';
+  const blocks = moves.map((move) => {
+    const time = move.at.toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const where =
+      move.kind === 'alias' ? `models:/${move.model}@${move.name}` : `models:/${move.model}/${move.name}`;
+    const from = move.from.length > 0 ? `version ${move.from.join(', ')}` : 'none';
+    const to = move.to === null ? 'none' : `version ${move.to}`;
+    const decided = decisions.find(
+      (d) => d.model === move.model && d.alias === move.name && d.candidate === move.to,
+    );
+    return [
+      `${time}  ${where}  ${from} -> ${to}: ${move.kind === 'alias' ? `alias ${move.action}` : 'stage transition'} in the MLflow registry`,
+      `  who: ${move.who ?? 'not recorded by MLflow'}`,
+      decided ? `  reason: see decision ${decided.id} above` : '  no recorded reason',
+      `  synced as run ${move.runId} (mltrace inspect ${move.runId})`,
+    ].join('\n');
+  });
+  return `${blocks.join('\n\n')}\n`;
+}

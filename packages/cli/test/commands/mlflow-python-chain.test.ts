@@ -131,6 +131,31 @@ describe('an MLflow registry built with MLflow’s own Python client', { timeout
     const copy = JSON.parse(await cli('trace', `models:/${model}-prod/1`, '--json')) as TraceJson;
     expect(copy.runs.map((r) => r.id)).toContain(train3.id);
 
+    // Every registry move in one list: from -> to, when, who (MLflow records nobody), no reason.
+    const promotions = await cli('promotions', model);
+    expect(promotions).toContain('no retraining decisions recorded; registry moves synced from MLflow:');
+    expect(promotions).toMatch(
+      new RegExp(
+        `models:/${model}@champion  version 1 -> version 3: alias moved in the MLflow registry\n  who: not recorded by MLflow\n  no recorded reason`,
+      ),
+    );
+    expect(promotions).toContain(`models:/${model}@challenger  version 2 -> none: alias removed`);
+    expect(promotions).toContain(`models:/${model}@challenger  none -> version 2: alias set`);
+    expect(promotions).toContain(`models:/${model}/Staging  none -> version 2: stage transition`);
+    const champion = JSON.parse(await cli('promotions', model, '--alias', 'champion', '--json')) as {
+      decisions: unknown[];
+      registryMoves: Array<{ action: string; from: string[]; to: string | null; reason: null }>;
+    };
+    expect(champion.decisions).toEqual([]);
+    expect(champion.registryMoves.map((m) => [m.action, m.from, m.to, m.reason])).toEqual([
+      ['moved', ['1'], '3', null],
+      ['set', [], '1', null],
+    ]);
+    const future = JSON.parse(await cli('promotions', model, '--since', '2999-01-01', '--json')) as {
+      registryMoves: unknown[];
+    };
+    expect(future.registryMoves).toEqual([]);
+
     const again = JSON.parse(await cli('sync', 'mlflow', '--json')) as Record<string, number>;
     expect(again).toMatchObject({ versions: 0, trainingRuns: 0, promotions: 0, updated: 0 });
   });
