@@ -133,7 +133,10 @@ describe('mltrace sync mlflow', { timeout: 180_000 }, () => {
     const why = await ws.run(['why', `models:/${model}@champion`], { env });
     expect(why.code, why.stderr).toBe(0);
     expect(why.stdout).toMatch(new RegExp(`^models:/${model}@champion is version 2 \\(per MLflow\\)\\n`));
-    expect(why.stdout).toContain('no recorded promotion decision put version 2 there');
+    // No retraining decision: the registry move itself is the promotion, with no recorded reason.
+    expect(why.stdout).toContain(
+      'Promotion: alias moved from version 1 to 2 in the MLflow registry (no recorded reason)',
+    );
   });
 
   it('says in one line that the tracking server cannot be reached, naming MLFLOW_TRACKING_URI but no secret', async () => {
