@@ -127,6 +127,8 @@ interface Built {
 }
 
 const CURSOR_FORMAT = 1;
+/** The MLflow run tag naming the store run key of the activity that trained (see the README). */
+const LINK_TAG = 'mltrace.run_key';
 const RUN_SEARCH_THRESHOLD = 5;
 const RUN_SEARCH_CHUNK = 100;
 
@@ -309,6 +311,7 @@ async function runSync(
   const runs = new Map<string, Run | undefined>();
   const experiments = new Map<string, string>();
   const written = new Set<string>();
+  const linked = new Map<string, string>();
   const newRunIds = (p: Planned) =>
     (p.versions ?? []).filter((v) => v.runId && !p.prev?.versions[v.version]).map((v) => v.runId);
   const groups: Planned[][] = [];
@@ -334,11 +337,32 @@ async function runSync(
       // Training runs are named by their experiment: one listing per sync, only when runs are new.
       for (const e of await client.listExperiments(call)) experiments.set(e.experimentId, e.name);
     }
-    for (const [id, run] of await fetchRuns(client, missing, call, logger, [...experiments.keys()]))
+    for (const [id, run] of await fetchRuns(client, missing, call, logger, [...experiments.keys()])) {
       runs.set(id, run);
+      // Training that ran as a Temporal activity and tagged its run key: link to it, not a copy.
+      const linkKey = run?.tags[LINK_TAG];
+      if (linkKey && !linked.has(id)) {
+        const found = await store.run(linkKey).then(
+          () => true,
+          () => false,
+        );
+        if (found) linked.set(id, linkKey);
+        else logger.warn('mlflow sync: the run key an MLflow run names is not in the store', { runId: id });
+      }
+    }
     const built = members.map((p) => ({
       name: p.name,
-      built: buildModel(p, { server, observedAt, now: now(), runs, experiments, written, cwd, logger }),
+      built: buildModel(p, {
+        server,
+        observedAt,
+        now: now(),
+        runs,
+        experiments,
+        written,
+        linked,
+        cwd,
+        logger,
+      }),
     }));
     const all = built.flatMap((b) => b.built.runs);
     const kinds = built.flatMap((b) => b.built.kinds);
@@ -466,6 +490,8 @@ interface BuildContext {
   experiments: Map<string, string>;
   /** MLflow run ids whose training run this sync already built (two versions from one run). */
   written: Set<string>;
+  /** MLflow run ids whose training is already in the store under another run key (a Temporal activity). */
+  linked: Map<string, string>;
   cwd: string;
   logger: Logger;
 }
@@ -661,6 +687,7 @@ export function mlflowTrainingRunKey(server: string, runId: string): string {
 function trainingRun(v: ModelVersion, ctx: BuildContext): ComponentRunInput | undefined {
   const run = v.runId ? ctx.runs.get(v.runId) : undefined;
   if (!run || !v.source || parseModelVersionUri(v.source)) return undefined;
+  if (ctx.linked.has(run.info.runId)) return undefined;
   if (ctx.written.has(run.info.runId)) return undefined;
   ctx.written.add(run.info.runId);
   const datasets = run.datasetInputs.map((d) => datasetPointer(d, ctx.cwd));
@@ -718,8 +745,9 @@ function registerRun(name: string, v: ModelVersion, runKey: string, ctx: BuildCo
   if (copyOf) inputs.push({ uri: versionUri(copyOf.name, copyOf.version), type: 'model' });
   else if (v.source) inputs.push({ uri: stripCredentials(v.source), type: 'model' });
   const datasets = (run?.datasetInputs ?? []).map((d) => datasetPointer(d, ctx.cwd));
+  const linkedKey = run ? ctx.linked.get(run.info.runId) : undefined;
   // A version from a known run reads its data through the training run; without one, directly.
-  if (!run || copyOf || !v.source) {
+  if (!run || copyOf || !v.source || linkedKey) {
     for (const d of datasets) inputs.push({ uri: d.uri, version: d.version, type: 'data' });
   }
   const where = `${name}/${v.version}`;
@@ -737,6 +765,7 @@ function registerRun(name: string, v: ModelVersion, runKey: string, ctx: BuildCo
       ? { error: { message: v.statusMessage || 'registration failed', type: 'FAILED_REGISTRATION' } }
       : {}),
     inputs: inputs.filter((pointer) => validPointer(pointer, ctx.cwd, ctx.logger, where)),
+    ...(linkedKey && !copyOf ? { dependsOn: [linkedKey] } : {}),
     outputs: [{ uri: versionUri(name, v.version), type: 'model' }],
     metadata: {
       trackingUri: ctx.server,

@@ -339,6 +339,29 @@ describe('syncMlflow against a real MLflow server', () => {
     });
   });
 
+  it('links a version to the Temporal activity that trained it when the MLflow run names its run key, instead of writing a second training run', async () => {
+    const activityKey = `temporal:default/${uniqueName('wf')}/run/1/1`;
+    const activity = await store.logRun({
+      component: 'train',
+      source: 'temporal',
+      runKey: activityKey,
+      startedAt: new Date(Date.now() - 60_000),
+    });
+    const name = uniqueName('linked');
+    await client.createRegisteredModel({ name });
+    const run = await client.createRun({
+      experimentId,
+      runName: 'train',
+      tags: { 'mltrace.run_key': activityKey },
+    });
+    await client.updateRun({ runId: run.info.runId, status: 'FINISHED', endTime: Date.now() });
+    await registerVersion(client, name, run.info.runId);
+    expect(await syncMlflow({ store, client, model: name })).toMatchObject({ versions: 1, trainingRuns: 0 });
+    const graph = await store.trace({ uri: `models:/${name}/1` });
+    expect(graph.runs.map((r) => r.runKey)).toEqual([expect.stringContaining('/register/'), activityKey]);
+    expect(graph.runs[0]?.dependsOn).toEqual([activity.id]);
+  });
+
   it('fails with a clear 404 for an unknown model and leaves the cursor alone', async () => {
     const name = uniqueName('nosuch');
     const key = mlflowSyncStateKey(client.trackingUri);
