@@ -57,6 +57,8 @@ interface TraceJson {
 describe('an MLflow registry built with MLflow’s own Python client', { timeout: 300_000 }, () => {
   let ws: Workspace;
   const model = `py-fraud-${randomBytes(4).toString('hex')}`;
+  // Other test files share the MLflow server: sync this test's models only (and the copy's).
+  const filter = `name LIKE '${model}%'`;
   const env = () => ({ MLFLOW_TRACKING_URI: mlflowTrackingUri() });
   const python = (step: string) =>
     run(
@@ -84,9 +86,14 @@ describe('an MLflow registry built with MLflow’s own Python client', { timeout
 
   it('syncs the training runs of LoggedModel versions, so why and trace reach params, metrics and datasets; a second sync adds nothing', async () => {
     await python('train');
-    expect(await cli('sync', 'mlflow')).toMatch(/3 new versions, 3 training runs, 2 promotions/);
+    expect(await cli('sync', 'mlflow', '--filter', filter)).toMatch(
+      /3 new versions, 3 training runs, 2 promotions/,
+    );
     await python('move');
-    const second = JSON.parse(await cli('sync', 'mlflow', '--json')) as Record<string, number>;
+    const second = JSON.parse(await cli('sync', 'mlflow', '--filter', filter, '--json')) as Record<
+      string,
+      number
+    >;
     // The copy (1 version, trained by nothing new), the alias move and removal, the stage
     // transition; the tag change updates v3's register run.
     expect(second).toMatchObject({ versions: 1, trainingRuns: 0, promotions: 3, updated: 1 });
@@ -156,7 +163,10 @@ describe('an MLflow registry built with MLflow’s own Python client', { timeout
     };
     expect(future.registryMoves).toEqual([]);
 
-    const again = JSON.parse(await cli('sync', 'mlflow', '--json')) as Record<string, number>;
+    const again = JSON.parse(await cli('sync', 'mlflow', '--filter', filter, '--json')) as Record<
+      string,
+      number
+    >;
     expect(again).toMatchObject({ versions: 0, trainingRuns: 0, promotions: 0, updated: 0 });
   });
 });
