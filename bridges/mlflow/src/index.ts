@@ -46,6 +46,7 @@ export {
   type MlflowSyncProgress,
   type MlflowSyncSummary,
   mlflowSyncStateKey,
+  mlflowTrainingRunKey,
   type SyncMlflowOptions,
   syncMlflow,
   type WatchMlflowOptions,

@@ -76,6 +76,8 @@ export interface MlflowSyncSummary {
   modelsChanged: number;
   /** New model versions written (`register` runs created). */
   versions: number;
+  /** MLflow runs that trained a new version, written as training runs. */
+  trainingRuns: number;
   /** Alias moves and removals and stage transitions written (`promote` runs created). */
   promotions: number;
   /** Existing runs updated (version tags changed, or a re-sync after an interrupted one). */
@@ -120,11 +122,13 @@ interface Built {
   /** Something differs from the cursor (runs to write, or tags, timestamps, versions). */
   changed: boolean;
   runs: ComponentRunInput[];
-  kinds: Array<'register' | 'promote' | 'update'>;
+  kinds: Array<'train' | 'register' | 'promote' | 'update'>;
   state: ModelState;
 }
 
 const CURSOR_FORMAT = 1;
+/** The MLflow run tag naming the store run key of the activity that trained (see the README). */
+const LINK_TAG = 'mltrace.run_key';
 const RUN_SEARCH_THRESHOLD = 5;
 const RUN_SEARCH_CHUNK = 100;
 
@@ -298,12 +302,16 @@ async function runSync(
     models: listed.size,
     modelsChanged: 0,
     versions: 0,
+    trainingRuns: 0,
     promotions: 0,
     updated: 0,
     requests: 0,
     durationMs: 0,
   };
   const runs = new Map<string, Run | undefined>();
+  const experiments = new Map<string, string>();
+  const written = new Set<string>();
+  const linked = new Map<string, string>();
   const newRunIds = (p: Planned) =>
     (p.versions ?? []).filter((v) => v.runId && !p.prev?.versions[v.version]).map((v) => v.runId);
   const groups: Planned[][] = [];
@@ -325,10 +333,36 @@ async function runSync(
   for (const members of groups) {
     signal?.throwIfAborted();
     const missing = [...new Set(members.flatMap(newRunIds))].filter((id) => !runs.has(id));
-    for (const [id, run] of await fetchRuns(client, missing, call, logger)) runs.set(id, run);
+    if (missing.length > 0 && experiments.size === 0) {
+      // Training runs are named by their experiment: one listing per sync, only when runs are new.
+      for (const e of await client.listExperiments(call)) experiments.set(e.experimentId, e.name);
+    }
+    for (const [id, run] of await fetchRuns(client, missing, call, logger, [...experiments.keys()])) {
+      runs.set(id, run);
+      // Training that ran as a Temporal activity and tagged its run key: link to it, not a copy.
+      const linkKey = run?.tags[LINK_TAG];
+      if (linkKey && !linked.has(id)) {
+        const found = await store.run(linkKey).then(
+          () => true,
+          () => false,
+        );
+        if (found) linked.set(id, linkKey);
+        else logger.warn('mlflow sync: the run key an MLflow run names is not in the store', { runId: id });
+      }
+    }
     const built = members.map((p) => ({
       name: p.name,
-      built: buildModel(p, { server, observedAt, now: now(), runs, cwd, logger }),
+      built: buildModel(p, {
+        server,
+        observedAt,
+        now: now(),
+        runs,
+        experiments,
+        written,
+        linked,
+        cwd,
+        logger,
+      }),
     }));
     const all = built.flatMap((b) => b.built.runs);
     const kinds = built.flatMap((b) => b.built.kinds);
@@ -336,8 +370,11 @@ async function runSync(
       const result = await store.logRuns(all);
       result.runs.forEach((r, i) => {
         const kind = kinds[i];
+        // A training run seen again (a later version from the same run) is neither new nor changed.
+        if (kind === 'train' && !r.created) return;
         if (!r.created || kind === 'update') summary.updated++;
         else if (kind === 'register') summary.versions++;
+        else if (kind === 'train') summary.trainingRuns++;
         else summary.promotions++;
       });
     }
@@ -406,11 +443,10 @@ async function fetchRuns(
   ids: string[],
   call: { signal?: AbortSignal | undefined },
   logger: Logger,
+  experimentIds: string[],
 ): Promise<Map<string, Run | undefined>> {
   const out = new Map<string, Run | undefined>();
   if (ids.length >= RUN_SEARCH_THRESHOLD) {
-    const experiments = await client.listExperiments(call);
-    const experimentIds = experiments.map((e) => e.experimentId);
     for (let i = 0; i < ids.length && experimentIds.length > 0; i += RUN_SEARCH_CHUNK) {
       const chunk = ids.slice(i, i + RUN_SEARCH_CHUNK);
       let token: string | undefined;
@@ -450,6 +486,12 @@ interface BuildContext {
   observedAt: number;
   now: number;
   runs: Map<string, Run | undefined>;
+  /** Experiment names by id. */
+  experiments: Map<string, string>;
+  /** MLflow run ids whose training run this sync already built (two versions from one run). */
+  written: Set<string>;
+  /** MLflow run ids whose training is already in the store under another run key (a Temporal activity). */
+  linked: Map<string, string>;
   cwd: string;
   logger: Logger;
 }
@@ -497,6 +539,11 @@ function buildModel(p: Planned, ctx: BuildContext): Built {
     const registerKey = key(v.version, 'register', v.creationTimestamp);
     const failed = v.status === 'FAILED_REGISTRATION';
     if (!before) {
+      const train = trainingRun(v, ctx);
+      if (train) {
+        runs.push(train);
+        kinds.push('train');
+      }
       runs.push(registerRun(name, v, registerKey, ctx));
       kinds.push('register');
     } else if (before.tags !== state.tags) {
@@ -626,6 +673,71 @@ function buildModel(p: Planned, ctx: BuildContext): Built {
   return { changed, runs, kinds, state };
 }
 
+/** `mlflow:<server>/runs/<run id>`: the run key of an MLflow tracking run. */
+export function mlflowTrainingRunKey(server: string, runId: string): string {
+  return `mlflow:${server}/runs/${runId}`;
+}
+
+/**
+ * The MLflow run that trained a new version, as a ComponentRun: component the experiment's name,
+ * inputs its dataset inputs, output the version's source (artifact or LoggedModel), which is what
+ * the `register` run reads, so register depends on it by inference. Params, metrics and tags go
+ * in metadata (the store redacts secret-looking keys). Undefined for a copy or an unknown run.
+ */
+function trainingRun(v: ModelVersion, ctx: BuildContext): ComponentRunInput | undefined {
+  const run = v.runId ? ctx.runs.get(v.runId) : undefined;
+  if (!run || !v.source || parseModelVersionUri(v.source)) return undefined;
+  if (ctx.linked.has(run.info.runId)) return undefined;
+  if (ctx.written.has(run.info.runId)) return undefined;
+  ctx.written.add(run.info.runId);
+  const datasets = run.datasetInputs.map((d) => datasetPointer(d, ctx.cwd));
+  const where = `run ${run.info.runId}`;
+  const inputs: PointerInput[] = datasets.map((d) => ({ uri: d.uri, version: d.version, type: 'data' }));
+  const experiment = ctx.experiments.get(run.info.experimentId);
+  const gitCommit = run.tags['mlflow.source.git.commit'];
+  const status =
+    run.info.status === 'FAILED' ? 'failed' : run.info.status === 'KILLED' ? 'cancelled' : 'succeeded';
+  const started = run.info.startTime ?? v.creationTimestamp;
+  return {
+    component: experiment || run.info.runName || 'mlflow-run',
+    runKey: mlflowTrainingRunKey(ctx.server, run.info.runId),
+    source: 'mlflow',
+    status,
+    startedAt: new Date(started),
+    endedAt: new Date(run.info.endTime ?? started),
+    ...(gitCommit ? { gitCommit } : {}),
+    inputs: inputs.filter((pointer) => validPointer(pointer, ctx.cwd, ctx.logger, where)),
+    outputs: [{ uri: stripCredentials(v.source), type: 'model' as const }].filter((pointer) =>
+      validPointer(pointer, ctx.cwd, ctx.logger, where),
+    ),
+    metadata: {
+      kind: 'training',
+      trackingUri: ctx.server,
+      runId: run.info.runId,
+      runName: run.info.runName,
+      experimentId: run.info.experimentId,
+      experiment: experiment ?? null,
+      runStatus: run.info.status,
+      user: run.tags['mlflow.user'] ?? '',
+      params: Object.fromEntries(Object.entries(run.params).slice(0, 200)),
+      metrics: Object.fromEntries(run.metrics.slice(0, 200).map((m) => [m.key, m.value])),
+      tags: Object.fromEntries(
+        Object.entries(run.tags)
+          .filter(([k]) => !k.startsWith('mlflow.log-model.history'))
+          .slice(0, 200),
+      ),
+      datasets: datasets.map((d) => ({
+        name: d.name,
+        digest: d.version,
+        sourceType: d.sourceType,
+        context: d.context,
+        uri: d.uri,
+        dvc: d.dvc,
+      })),
+    },
+  };
+}
+
 function registerRun(name: string, v: ModelVersion, runKey: string, ctx: BuildContext): ComponentRunInput {
   const run = v.runId ? ctx.runs.get(v.runId) : undefined;
   const copyOf = parseModelVersionUri(v.source);
@@ -633,7 +745,11 @@ function registerRun(name: string, v: ModelVersion, runKey: string, ctx: BuildCo
   if (copyOf) inputs.push({ uri: versionUri(copyOf.name, copyOf.version), type: 'model' });
   else if (v.source) inputs.push({ uri: stripCredentials(v.source), type: 'model' });
   const datasets = (run?.datasetInputs ?? []).map((d) => datasetPointer(d, ctx.cwd));
-  for (const d of datasets) inputs.push({ uri: d.uri, version: d.version, type: 'data' });
+  const linkedKey = run ? ctx.linked.get(run.info.runId) : undefined;
+  // A version from a known run reads its data through the training run; without one, directly.
+  if (!run || copyOf || !v.source || linkedKey) {
+    for (const d of datasets) inputs.push({ uri: d.uri, version: d.version, type: 'data' });
+  }
   const where = `${name}/${v.version}`;
   const failed = v.status === 'FAILED_REGISTRATION';
   const gitCommit = run?.tags['mlflow.source.git.commit'];
@@ -649,6 +765,7 @@ function registerRun(name: string, v: ModelVersion, runKey: string, ctx: BuildCo
       ? { error: { message: v.statusMessage || 'registration failed', type: 'FAILED_REGISTRATION' } }
       : {}),
     inputs: inputs.filter((pointer) => validPointer(pointer, ctx.cwd, ctx.logger, where)),
+    ...(linkedKey && !copyOf ? { dependsOn: [linkedKey] } : {}),
     outputs: [{ uri: versionUri(name, v.version), type: 'model' }],
     metadata: {
       trackingUri: ctx.server,
@@ -679,6 +796,7 @@ export function formatSummary(summary: MlflowSyncSummary): string {
   const parts = [
     `${plural(summary.models, 'model')} (${summary.modelsChanged} changed)`,
     plural(summary.versions, 'new version'),
+    plural(summary.trainingRuns, 'training run'),
     plural(summary.promotions, 'promotion'),
   ];
   if (summary.updated > 0) parts.push(`${summary.updated} updated`);

@@ -71,9 +71,14 @@ describe('syncMlflow when MLflow fails', () => {
       expect(new Set(after).size).toBe(after.length);
       expect(await syncMlflow({ store, client })).toMatchObject({ versions: 0, promotions: 0, updated: 0 });
       const graph = await store.trace({ uri: `models:/${name}@champion` });
-      const labels = graph.runs.map((r) => `${r.component} ${(r.metadata as { version: string }).version}`);
+      const labels = graph.runs.map((r) =>
+        r.runKey.endsWith(`/runs/${runId}`)
+          ? 'train'
+          : `${r.component} ${(r.metadata as { version: string }).version}`,
+      );
       expect(labels[0]).toBe('promote 3');
-      expect(labels.sort()).toEqual(['promote 1', 'promote 3', 'register 1', 'register 3']);
+      // One training run behind both versions.
+      expect(labels.sort()).toEqual(['promote 1', 'promote 3', 'register 1', 'register 3', 'train']);
     } finally {
       await server.stop();
     }
@@ -114,7 +119,8 @@ describe('syncMlflow when MLflow fails', () => {
         models: Record<string, unknown>;
       };
       expect(Object.keys(cursor.models)).toEqual([`${prefix}-a`]);
-      expect(await runKeys(proxy.url)).toHaveLength(1);
+      // Its version and the run that trained it.
+      expect(await runKeys(proxy.url)).toHaveLength(2);
 
       proxy.setRule(() => ({ kind: 'forward' }));
       expect(await syncMlflow({ store, client, filter, batchSize: 1 })).toMatchObject({
@@ -123,7 +129,7 @@ describe('syncMlflow when MLflow fails', () => {
         updated: 0,
       });
       const keys = await runKeys(proxy.url);
-      expect(keys).toHaveLength(3);
+      expect(keys).toHaveLength(5);
       expect(await syncMlflow({ store, client, filter })).toMatchObject({
         versions: 0,
         promotions: 0,

@@ -34,9 +34,17 @@ afterAll(async () => {
   await store?.close();
 });
 
-/** A run of a graph as `component model/version[ alias|stage]`, e.g. `promote m/2 @champion`. */
+/** A run of a graph as `component model/version[ alias|stage]`, e.g. `promote m/2 @champion`; a training run as `train <run id>`. */
 function label(run: LineageGraph['runs'][number]): string {
-  const m = run.metadata as { model?: string; version?: string; alias?: string; stage?: string };
+  const m = run.metadata as {
+    model?: string;
+    version?: string;
+    alias?: string;
+    stage?: string;
+    kind?: string;
+    runId?: string;
+  };
+  if (m.kind === 'training') return `train ${m.runId}`;
   const suffix = m.alias ? ` @${m.alias}` : m.stage ? ` ${m.stage}` : '';
   return `${run.component} ${m.model}/${m.version}${suffix}`;
 }
@@ -85,12 +93,20 @@ describe('syncMlflow against a real MLflow server', () => {
     const progress: MlflowSyncProgress[] = [];
     await client.setRegisteredModelAlias(name, 'champion', '1');
     const first = await syncMlflow({ store, client, model: name, onProgress: (e) => progress.push(e) });
-    expect(first).toMatchObject({ models: 1, modelsChanged: 1, versions: 3, promotions: 1, updated: 0 });
-    // The model, its versions, and the three source runs (one get each; a search from five runs on).
-    expect(first.requests).toBe(5);
+    expect(first).toMatchObject({
+      models: 1,
+      modelsChanged: 1,
+      versions: 3,
+      trainingRuns: 3,
+      promotions: 1,
+      updated: 0,
+    });
+    // The model, its versions, the experiments (for their names) and the three source runs (one
+    // get each; a search from five runs on).
+    expect(first.requests).toBe(6);
     expect(progress.map((e) => e.phase)).toEqual(['listed', 'written', 'model', 'done']);
     expect(formatSummary(first)).toMatch(
-      /^mlflow http:\/\/127\.0\.0\.1:\d+: 1 model \(1 changed\), 3 new versions, 1 promotion; \d requests in \d+\.\d s$/,
+      /^mlflow http:\/\/127\.0\.0\.1:\d+: 1 model \(1 changed\), 3 new versions, 3 training runs, 1 promotion; \d requests in \d+\.\d s$/,
     );
 
     await client.setRegisteredModelAlias(name, 'champion', '2');
@@ -107,6 +123,7 @@ describe('syncMlflow against a real MLflow server', () => {
         `promote ${name}/2 @champion -> promote ${name}/1 @champion`,
         `promote ${name}/2 @champion -> register ${name}/2`,
         `promote ${name}/1 @champion -> register ${name}/1`,
+        ...runIds.map((id, i) => `register ${name}/${i + 1} -> train ${id}`),
       ].sort(),
     );
     const promote3 = graph.runs.find((r) => label(r) === `promote ${name}/3 @champion`)!;
@@ -121,14 +138,20 @@ describe('syncMlflow against a real MLflow server', () => {
       params: { alpha: '0.5' },
       metrics: { rmse: 0.25 },
     });
-    expect(register3.inputs.map((p) => `${p.uri}@${p.version}`).sort()).toEqual(
-      [
-        `s3://bucket/models/${name}/${runIds[2]}@`,
-        's3://bucket/taxi/eval.parquet@eval-digest',
-        's3://bucket/taxi/train.parquet@train-digest-3',
-      ].sort(),
-    );
+    // The version reads the model the training run wrote; the training run reads the data.
+    expect(register3.inputs.map((p) => `${p.uri}@${p.version}`)).toEqual([
+      `s3://bucket/models/${name}/${runIds[2]}@`,
+    ]);
     expect(register3.outputs.map((p) => p.uri)).toEqual([`models:/${name}/3`]);
+    const train3 = graph.runs.find((r) => label(r) === `train ${runIds[2]}`)!;
+    const experiment = (await client.listExperiments()).find((e) => e.experimentId === experimentId)!;
+    expect(train3).toMatchObject({ component: experiment.name, source: 'mlflow', gitCommit: 'commit3' });
+    expect(train3.metadata).toMatchObject({ params: { alpha: '0.5' }, metrics: { rmse: 0.25 } });
+    expect(train3.inputs.map((p) => `${p.uri}@${p.version}`).sort()).toEqual([
+      's3://bucket/taxi/eval.parquet@eval-digest',
+      's3://bucket/taxi/train.parquet@train-digest-3',
+    ]);
+    expect(train3.outputs.map((p) => p.uri)).toEqual([`s3://bucket/models/${name}/${runIds[2]}`]);
 
     // The alias at an earlier version traces to the promotion that put it there.
     const atTwo = await store.trace({ uri: `models:/${name}@champion`, version: '2' });
@@ -140,6 +163,11 @@ describe('syncMlflow against a real MLflow server', () => {
     expect(again).toMatchObject({ versions: 0, promotions: 0, updated: 0 });
     expect(await mlflowRunsOf(name)).toEqual(before);
     expect(before).toHaveLength(6);
+    expect(
+      (await store.recent({ source: 'mlflow', limit: 500 })).runs.filter((r) =>
+        runIds.some((id) => r.runKey.endsWith(`/runs/${id}`)),
+      ),
+    ).toHaveLength(3);
   });
 
   it('costs one listing request when nothing changed, and diffs aliases and tags, which bump no timestamp', async () => {
@@ -209,6 +237,8 @@ describe('syncMlflow against a real MLflow server', () => {
         `promote ${name}/2 Production -> promote ${name}/1 Production`,
         `promote ${name}/2 Production -> register ${name}/2`,
         `promote ${name}/1 Production -> register ${name}/1`,
+        `register ${name}/1 -> train ${runId}`,
+        `register ${name}/2 -> train ${runId}`,
       ].sort(),
     );
     expect(production.runs[0]?.metadata).toMatchObject({
@@ -245,7 +275,9 @@ describe('syncMlflow against a real MLflow server', () => {
 
     const check = async (s: LineageStore) => {
       const graph = await s.trace({ uri: `models:/${target}/1` });
-      expect(edges(graph)).toEqual([`register ${target}/1 -> register ${source}/1`]);
+      expect(edges(graph)).toEqual(
+        [`register ${source}/1 -> train ${runId}`, `register ${target}/1 -> register ${source}/1`].sort(),
+      );
       const copy = graph.runs.find((r) => label(r) === `register ${target}/1`)!;
       expect(copy.metadata).toMatchObject({ copyOf: `models:/${source}/1` });
       expect(copy.inputs.map((p) => p.uri).sort()).toEqual(
@@ -288,9 +320,11 @@ describe('syncMlflow against a real MLflow server', () => {
 
     const graph = await store.trace({ uri: `models:/${name}/1` });
     const register = graph.runs.find((r) => r.component === 'register')!;
-    expect(register.dependsOn).toEqual([dvc.id]);
+    const train = graph.runs.find((r) => r.runKey.endsWith(`/runs/${runId}`))!;
+    expect(register.dependsOn).toEqual([train.id]);
+    expect(train.dependsOn).toEqual([dvc.id]);
     expect(
-      register.inputs
+      train.inputs
         .filter((p) => p.type === 'data')
         .map((p) => `${p.uri}@${p.version}`)
         .sort(),
@@ -303,6 +337,29 @@ describe('syncMlflow against a real MLflow server', () => {
       uri: 'file:///repo/data/train.csv',
       dvc: true,
     });
+  });
+
+  it('links a version to the Temporal activity that trained it when the MLflow run names its run key, instead of writing a second training run', async () => {
+    const activityKey = `temporal:default/${uniqueName('wf')}/run/1/1`;
+    const activity = await store.logRun({
+      component: 'train',
+      source: 'temporal',
+      runKey: activityKey,
+      startedAt: new Date(Date.now() - 60_000),
+    });
+    const name = uniqueName('linked');
+    await client.createRegisteredModel({ name });
+    const run = await client.createRun({
+      experimentId,
+      runName: 'train',
+      tags: { 'mltrace.run_key': activityKey },
+    });
+    await client.updateRun({ runId: run.info.runId, status: 'FINISHED', endTime: Date.now() });
+    await registerVersion(client, name, run.info.runId);
+    expect(await syncMlflow({ store, client, model: name })).toMatchObject({ versions: 1, trainingRuns: 0 });
+    const graph = await store.trace({ uri: `models:/${name}/1` });
+    expect(graph.runs.map((r) => r.runKey)).toEqual([expect.stringContaining('/register/'), activityKey]);
+    expect(graph.runs[0]?.dependsOn).toEqual([activity.id]);
   });
 
   it('fails with a clear 404 for an unknown model and leaves the cursor alone', async () => {

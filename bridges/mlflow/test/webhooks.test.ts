@@ -147,11 +147,11 @@ describe('MLflow webhooks from a real server', () => {
     expect(rejected).toEqual([]);
 
     const graph = await store.trace({ uri: `models:/${name}@champion` });
-    expect(graph.runs.map((r) => r.component).sort()).toEqual(['promote', 'register']);
-    const register = graph.runs.find((r) => r.component === 'register')!;
-    expect(register.inputs.map((p) => `${p.uri}@${p.version}`)).toContain(
-      's3://bucket/hooks/train.parquet@hd1',
+    const train = graph.runs.find((r) => r.runKey.endsWith(`/runs/${runId}`))!;
+    expect(graph.runs.map((r) => r.component).sort()).toEqual(
+      ['promote', 'register', train.component].sort(),
     );
+    expect(train.inputs.map((p) => `${p.uri}@${p.version}`)).toContain('s3://bucket/hooks/train.parquet@hd1');
 
     // A later tag event re-syncs the model; the sync finds nothing new to write but the tag.
     const before = syncs.length;

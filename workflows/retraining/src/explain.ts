@@ -65,8 +65,23 @@ export interface AliasExplanation {
   decision: PromotionDecision | null;
   /** The metrics the decision weighed. */
   evaluation: { candidate: Metrics; champion: Metrics | null } | null;
-  /** The training run (`runs:/<id>/…`) and its ComponentRun. */
-  training: { mlflowRunId: string | null; run: ChainRun } | null;
+  /** The training run (`runs:/<id>/…`, or the MLflow run synced by `mltrace sync mlflow`) and its ComponentRun. */
+  training: {
+    mlflowRunId: string | null;
+    run: ChainRun;
+    /** Params and latest metrics, when the run is a synced MLflow run. */
+    params?: Record<string, string>;
+    metrics?: Record<string, number>;
+    /** The run's dataset inputs (URI, MLflow digest), when the run is a synced MLflow run. */
+    datasets?: Array<{ name: string; uri: string; digest: string; context: string }>;
+  } | null;
+  /** The registry move that put the version there, when synced from MLflow (no decision recorded). */
+  registryMove: {
+    action: string;
+    previousVersion: string | null;
+    detectedAt: string | null;
+    runId: number;
+  } | null;
   /** The data version(s) the chain starts from. */
   data: TrainingDataVersion[];
   /** Every run of the trace, nearest first. */
@@ -216,7 +231,8 @@ export async function explainAlias(options: ExplainAliasOptions): Promise<AliasE
     decisions.find(
       (d) => d.candidate === version && promotes(d.decision as Parameters<typeof promotes>[0]),
     ) ?? null;
-  if (version && !decision) missing.push(`no recorded promotion decision put version ${version} there`);
+  if (version && !decision && !(graph?.runs[0]?.source === 'mlflow' && graph.runs[0].component === 'promote'))
+    missing.push(`no recorded promotion decision put version ${version} there`);
   const chain = graph ? graph.runs.map(chainRun) : [];
   if (!graph && version) missing.push(`no run in the lineage produced ${uri}@${version}`);
   const metrics = decision?.metrics as { candidate?: Metrics; champion?: Metrics | null } | undefined;
@@ -225,11 +241,44 @@ export async function explainAlias(options: ExplainAliasOptions): Promise<AliasE
     : null;
   if (decision && !evaluation) missing.push('the decision recorded no evaluation');
   let training: AliasExplanation['training'] = null;
+  let registryMove: AliasExplanation['registryMove'] = null;
+  const top = graph?.runs.find((r) => r.depth === 0);
+  const move = top?.metadata as {
+    kind?: string;
+    action?: string;
+    previousVersion?: string | null;
+    detectedAt?: string;
+  };
+  if (top && top.source === 'mlflow' && top.component === 'promote' && move?.kind === 'alias') {
+    registryMove = {
+      action: move.action ?? 'set',
+      previousVersion: move.previousVersion ?? null,
+      detectedAt: move.detectedAt ?? null,
+      runId: top.id,
+    };
+  }
   if (graph) {
+    const synced = graph.runs.find(
+      (r) => r.source === 'mlflow' && (r.metadata as { kind?: string }).kind === 'training',
+    );
     const train =
       graph.runs.find((r) => r.component === 'train') ??
       graph.runs.find((r) => r.outputs.some((p) => p.uri.startsWith('runs:/')));
-    if (train) {
+    if (!train && synced) {
+      const m = synced.metadata as {
+        runId?: string;
+        params?: Record<string, string>;
+        metrics?: Record<string, number>;
+        datasets?: Array<{ name: string; uri: string; digest: string; context: string }>;
+      };
+      training = {
+        mlflowRunId: m.runId ?? null,
+        run: chainRun(synced),
+        params: m.params ?? {},
+        metrics: m.metrics ?? {},
+        datasets: m.datasets ?? [],
+      };
+    } else if (train) {
       const runUri = train.outputs.find((p) => p.uri.startsWith('runs:/'))?.uri;
       training = { mlflowRunId: runUri ? (runUri.split('/')[1] ?? null) : null, run: chainRun(train) };
     } else {
@@ -237,10 +286,24 @@ export async function explainAlias(options: ExplainAliasOptions): Promise<AliasE
     }
   }
   const data = graph ? dataVersions(graph) : [];
-  if (graph && data.length === 0) missing.push('no DVC data version in the trace');
+  if (graph && data.length === 0 && !training?.datasets?.length)
+    missing.push('no DVC data version in the trace');
   if (data.length > 0 && data.every((d) => !d.commit))
     missing.push('no git commit recorded for the data version');
-  return { uri, model, alias, version, versionSource, decision, evaluation, training, data, chain, missing };
+  return {
+    uri,
+    model,
+    alias,
+    version,
+    versionSource,
+    decision,
+    registryMove,
+    evaluation,
+    training,
+    data,
+    chain,
+    missing,
+  };
 }
 
 function line(label: string, value: string): string {
@@ -273,6 +336,17 @@ export function formatExplanation(explanation: AliasExplanation): string {
     out.push('  Reasons:');
     for (const reason of d.reasons) out.push(`    - ${reason}`);
   }
+  if (!e.decision && e.registryMove) {
+    const r = e.registryMove;
+    const what =
+      r.action === 'moved'
+        ? `moved from version ${r.previousVersion} to ${e.version}`
+        : `${r.action} to version ${e.version}`;
+    out.push('', `Promotion: alias ${what} in the MLflow registry (no recorded reason)`);
+    out.push(line('detected', r.detectedAt ?? '(unknown)'));
+    out.push(line('who', '(MLflow does not record who moves an alias)'));
+    out.push(line('run', `promote #${r.runId} (mltrace inspect ${r.runId})`));
+  }
   if (e.evaluation) {
     out.push('', 'Evaluation:');
     out.push(line('candidate', metricsLine(e.evaluation.candidate)));
@@ -288,6 +362,19 @@ export function formatExplanation(explanation: AliasExplanation): string {
       ),
     );
     if (e.training.run.gitCommit) out.push(line('code commit', e.training.run.gitCommit));
+    const kv = (record: Record<string, unknown>) =>
+      Object.keys(record)
+        .sort()
+        .map((k) => `${k}=${String(record[k])}`)
+        .join(', ');
+    if (e.training.params && Object.keys(e.training.params).length > 0)
+      out.push(line('params', kv(e.training.params)));
+    if (e.training.metrics && Object.keys(e.training.metrics).length > 0)
+      out.push(line('metrics', kv(e.training.metrics)));
+    for (const d of e.training.datasets ?? [])
+      out.push(
+        line('dataset', `${d.name} (${d.context || 'input'}) ${d.uri} digest ${d.digest || '(none)'}`),
+      );
   }
   if (e.data.length > 0) {
     out.push('', 'Data:');
@@ -326,6 +413,114 @@ export function formatPromotions(decisions: PromotionDecision[]): string {
     if (d.approvalComment) lines.push(`  comment: ${d.approvalComment}`);
     if (d.runId !== null) lines.push(`  decided by run ${d.runId} (mltrace inspect ${d.runId})`);
     return lines.join('\n');
+  });
+  return `${blocks.join('\n\n')}\n`;
+}
+
+/** An alias or stage move synced from the MLflow registry (a `promote` run of `mltrace sync mlflow`). */
+export interface RegistryMove {
+  /** The `promote` run. */
+  runId: number;
+  model: string;
+  /** `alias` or `stage`. */
+  kind: 'alias' | 'stage';
+  /** The alias or the stage name. */
+  name: string;
+  /** `set`, `moved`, `removed` (aliases) or `transition` (stages). */
+  action: string;
+  /** The version(s) that held it before (none for a first set). */
+  from: string[];
+  /** The version that holds it now (`null` when an alias was removed). */
+  to: string | null;
+  /** When the sync saw it (aliases) or when MLflow says it happened (stages). */
+  at: Date;
+  /** MLflow records no author of alias moves or stage transitions. */
+  who: string | null;
+}
+
+/** Options of {@link registryMoves}. */
+export interface RegistryMovesOptions {
+  store: LineageStore;
+  model?: string;
+  /** Only moves of this alias (or stage). */
+  alias?: string;
+  from?: Date;
+  to?: Date;
+  /** @default 20 */
+  limit?: number;
+}
+
+/**
+ * The registry moves synced from MLflow, newest first. Reads the `promote` runs of source
+ * `mlflow` page by page (their metadata says model, alias and versions).
+ */
+export async function registryMoves(options: RegistryMovesOptions): Promise<RegistryMove[]> {
+  const limit = options.limit ?? 20;
+  const out: RegistryMove[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await options.store.recent({
+      component: 'promote',
+      source: 'mlflow',
+      limit: 500,
+      ...(cursor ? { cursor } : {}),
+    });
+    for (const run of page.runs) {
+      const m = run.metadata as {
+        model?: string;
+        kind?: string;
+        action?: string;
+        alias?: string;
+        stage?: string;
+        version?: string;
+        previousVersion?: string | null;
+        previousVersions?: string[];
+        detectedAt?: string;
+      };
+      if (!m.model || (m.kind !== 'alias' && m.kind !== 'stage')) continue;
+      const name = m.kind === 'alias' ? (m.alias ?? '') : (m.stage ?? '');
+      if (options.model !== undefined && m.model !== options.model) continue;
+      if (options.alias !== undefined && name !== options.alias) continue;
+      const at = m.kind === 'alias' && m.detectedAt ? new Date(m.detectedAt) : run.startedAt;
+      if (options.from && at < options.from) continue;
+      if (options.to && at > options.to) continue;
+      out.push({
+        runId: run.id,
+        model: m.model,
+        kind: m.kind,
+        name,
+        action: m.action ?? 'set',
+        from:
+          m.kind === 'alias' ? (m.previousVersion ? [m.previousVersion] : []) : (m.previousVersions ?? []),
+        to: m.action === 'removed' ? null : (m.version ?? null),
+        at,
+        who: null,
+      });
+    }
+    cursor = page.nextCursor;
+  } while (cursor);
+  out.sort((a, b) => b.at.getTime() - a.at.getTime() || b.runId - a.runId);
+  return out.slice(0, limit);
+}
+
+/** The text form of registry moves: from -> to, when, who, and "no recorded reason". */
+export function formatRegistryMoves(moves: RegistryMove[], decisions: PromotionDecision[] = []): string {
+  if (moves.length === 0) return '';
+  const blocks = moves.map((move) => {
+    const time = move.at.toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const where =
+      move.kind === 'alias' ? `models:/${move.model}@${move.name}` : `models:/${move.model}/${move.name}`;
+    const from = move.from.length > 0 ? `version ${move.from.join(', ')}` : 'none';
+    const to = move.to === null ? 'none' : `version ${move.to}`;
+    const decided = decisions.find(
+      (d) => d.model === move.model && d.alias === move.name && d.candidate === move.to,
+    );
+    return [
+      `${time}  ${where}  ${from} -> ${to}: ${move.kind === 'alias' ? `alias ${move.action}` : 'stage transition'} in the MLflow registry`,
+      `  who: ${move.who ?? 'not recorded by MLflow'}`,
+      decided ? `  reason: see decision ${decided.id} above` : '  no recorded reason',
+      `  synced as run ${move.runId} (mltrace inspect ${move.runId})`,
+    ].join('\n');
   });
   return `${blocks.join('\n\n')}\n`;
 }

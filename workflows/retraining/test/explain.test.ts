@@ -68,6 +68,7 @@ describe('formatExplanation', () => {
       version: '3',
       versionSource: 'lineage',
       decision: null,
+      registryMove: null,
       evaluation: null,
       training: null,
       data: [],

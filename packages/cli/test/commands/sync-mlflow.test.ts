@@ -64,19 +64,22 @@ describe('mltrace sync mlflow', { timeout: 180_000 }, () => {
     expect(first.code).toBe(0);
     expect(first.stdout).toMatch(
       new RegExp(
-        `^mlflow ${mlflowTrackingUri()}: 1 model \\(1 changed\\), 1 new version, 1 promotion; \\d+ requests? in \\d+\\.\\d s\\n$`,
+        `^mlflow ${mlflowTrackingUri()}: 1 model \\(1 changed\\), 1 new version, 1 training run, 1 promotion; \\d+ requests? in \\d+\\.\\d s\\n$`,
       ),
     );
 
     const trace = await ws.json<TraceJson>('trace', `models:/${model}@champion`);
+    // The promotion, the version, and the MLflow run that trained it (named by its experiment).
     expect(trace.runs.map((r) => [r.component, r.source])).toEqual([
       ['promote', 'mlflow'],
       ['register', 'mlflow'],
+      [`${model}-experiment`, 'mlflow'],
     ]);
     expect(trace.runs[0]?.outputs).toEqual([
       expect.objectContaining({ uri: `models:/${model}@champion`, version: '1' }),
     ]);
     expect(trace.runs[1]?.gitCommit).toBe('4be5f2e0c1d2');
+    expect(trace.runs[2]?.gitCommit).toBe('4be5f2e0c1d2');
 
     const again = await ws.run(['sync', 'mlflow', '--model', model, '--json'], { env });
     expect(again.code).toBe(0);
@@ -130,7 +133,10 @@ describe('mltrace sync mlflow', { timeout: 180_000 }, () => {
     const why = await ws.run(['why', `models:/${model}@champion`], { env });
     expect(why.code, why.stderr).toBe(0);
     expect(why.stdout).toMatch(new RegExp(`^models:/${model}@champion is version 2 \\(per MLflow\\)\\n`));
-    expect(why.stdout).toContain('no recorded promotion decision put version 2 there');
+    // No retraining decision: the registry move itself is the promotion, with no recorded reason.
+    expect(why.stdout).toContain(
+      'Promotion: alias moved from version 1 to 2 in the MLflow registry (no recorded reason)',
+    );
   });
 
   it('says in one line that the tracking server cannot be reached, naming MLFLOW_TRACKING_URI but no secret', async () => {
