@@ -199,18 +199,14 @@ describe("the retraining workflow's page in the Temporal Web UI", { timeout: 180
   });
 
   it('`mltrace impact` on the data version lists the champion retraining workflow with its Temporal UI link', async () => {
-    // The demo owns its embedded store while it serves: stop it, then ask the CLI.
-    controller.abort(new Error('done serving'));
-    await demo.catch(() => {});
+    // As in a second terminal while the demo still serves: the demo owns the embedded store and
+    // serves it to the CLI over its socket.
     const data = championRun().result.data;
-    const { stdout } = await run(
-      process.execPath,
-      [join(repoRoot(), 'packages/cli/dist/bin.js'), 'impact', `${data.uri}@${data.version}`],
-      {
-        env: { ...process.env, MLTRACE_HOME: home, MLTRACE_TEMPORAL_UI_URL: temporalUiUrl() },
-        maxBuffer: 16 * 1024 * 1024,
-      },
-    );
+    const { stdout } = await run('npx', ['mltrace', 'impact', `${data.uri}@${data.version}`], {
+      cwd: repoRoot(),
+      env: { ...process.env, MLTRACE_HOME: home, MLTRACE_TEMPORAL_UI_URL: temporalUiUrl() },
+      maxBuffer: 16 * 1024 * 1024,
+    });
     expect(stdout).toMatch(/\nTemporal workflows affected \(\d+\):\n/);
     const { workflowId } = championRun();
     expect(stdout).toContain(`  ${workflowId} (retrainingWorkflow): `);
