@@ -1,56 +1,18 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type LineageStore, openStore } from '@mltrace/store';
 import { createMltracePlugin } from '@mltrace/temporal';
-import { repoRoot, temporalAddress, testDatabaseUrl } from '@mltrace/test-helpers';
+import { temporalAddress, testDatabaseUrl } from '@mltrace/test-helpers';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPythonWorker, stop, unique } from './python-worker.js';
 
-const PYTHON = join(
-  process.env.MLTRACE_TOOLS_DIR || join(repoRoot(), '.tools'),
-  'python-venv',
-  'bin',
-  'python',
-);
-const WORKER = fileURLToPath(new URL('./worker.py', import.meta.url));
 const WORKFLOWS = fileURLToPath(new URL('./workflows.ts', import.meta.url));
 
 import * as tsActivities from './ts-activities.js';
-
-const unique = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
-
-/** Starts the Python worker process and waits for its `ready`. */
-async function startPythonWorker(queue: string, env: NodeJS.ProcessEnv, cwd: string): Promise<ChildProcess> {
-  const child = spawn(PYTHON, [WORKER, temporalAddress(), queue], {
-    env,
-    cwd,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('ready')) resolve();
-    });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.once('exit', (code) => reject(new Error(`the Python worker exited (${code}): ${output}`)));
-  });
-  return child;
-}
-
-async function stop(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null) return child.exitCode;
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  child.kill('SIGTERM');
-  return exited;
-}
 
 describe('a TypeScript workflow calling activities on a Python worker', () => {
   let store: LineageStore;

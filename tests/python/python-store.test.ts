@@ -7,15 +7,9 @@ import { promisify } from 'node:util';
 import { type LineageStore, openStore } from '@mltrace/store';
 import { repoRoot, testDatabaseUrl } from '@mltrace/test-helpers';
 import { afterAll, describe, expect, it } from 'vitest';
+import { PYTHON } from './python-worker.js';
 
 const run = promisify(execFile);
-// The Python side's environment, made by scripts/setup.sh (python/requirements.txt).
-const PYTHON = join(
-  process.env.MLTRACE_TOOLS_DIR || join(repoRoot(), '.tools'),
-  'python-venv',
-  'bin',
-  'python',
-);
 const PACKAGE = join(repoRoot(), 'python', 'mltrace-temporal');
 const WRITE = fileURLToPath(new URL('./write_runs.py', import.meta.url));
 

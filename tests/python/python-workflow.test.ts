@@ -1,50 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { openStore } from '@mltrace/store';
-import { eventually, repoRoot, temporalAddress } from '@mltrace/test-helpers';
+import { eventually, temporalAddress } from '@mltrace/test-helpers';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, describe, expect, it } from 'vitest';
-
-const PYTHON = join(
-  process.env.MLTRACE_TOOLS_DIR || join(repoRoot(), '.tools'),
-  'python-venv',
-  'bin',
-  'python',
-);
-const WORKER = fileURLToPath(new URL('./worker.py', import.meta.url));
-const unique = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
-
-/** Starts the Python worker process and waits for its `ready`. */
-async function startPythonWorker(queue: string, env: NodeJS.ProcessEnv, cwd: string): Promise<ChildProcess> {
-  const child = spawn(PYTHON, [WORKER, temporalAddress(), queue], {
-    env,
-    cwd,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('ready')) resolve();
-    });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.once('exit', (code) => reject(new Error(`the Python worker exited (${code}): ${output}`)));
-  });
-  return child;
-}
-
-async function stop(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null) return child.exitCode;
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  child.kill('SIGTERM');
-  return exited;
-}
+import { startPythonWorker, stop, unique } from './python-worker.js';
 
 describe('a Python workflow with the interceptor on its own, on the embedded store', () => {
   const cleanup: Array<() => Promise<unknown>> = [];

@@ -726,16 +726,21 @@ function trainingRun(v: ModelVersion, ctx: BuildContext): ComponentRunInput | un
           .filter(([k]) => !k.startsWith('mlflow.log-model.history'))
           .slice(0, 200),
       ),
-      datasets: datasets.map((d) => ({
-        name: d.name,
-        digest: d.version,
-        sourceType: d.sourceType,
-        context: d.context,
-        uri: d.uri,
-        dvc: d.dvc,
-      })),
+      datasets: datasetsMetadata(datasets),
     },
   };
+}
+
+/** A run's datasets as its metadata lists them (the digest is the pointer's version). */
+function datasetsMetadata(datasets: ReturnType<typeof datasetPointer>[]) {
+  return datasets.map((d) => ({
+    name: d.name,
+    digest: d.version,
+    sourceType: d.sourceType,
+    context: d.context,
+    uri: d.uri,
+    dvc: d.dvc,
+  }));
 }
 
 function registerRun(name: string, v: ModelVersion, runKey: string, ctx: BuildContext): ComponentRunInput {
@@ -778,14 +783,7 @@ function registerRun(name: string, v: ModelVersion, runKey: string, ctx: BuildCo
       description: v.description,
       versionTags: v.tags,
       ...runMetadata(run),
-      datasets: datasets.map((d) => ({
-        name: d.name,
-        digest: d.version,
-        sourceType: d.sourceType,
-        context: d.context,
-        uri: d.uri,
-        dvc: d.dvc,
-      })),
+      datasets: datasetsMetadata(datasets),
     },
   };
 }
