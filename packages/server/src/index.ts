@@ -53,7 +53,6 @@ export {
   RUN_EVENT_SCHEMA_URL,
 } from './openlineage/types.js';
 export { type EventKind as OpenLineageEventKind, validateOpenLineageEvent } from './openlineage/validate.js';
-export { type PromotionEntry, promotionTimeline } from './promotions.js';
 export { API_PREFIX } from './routes.js';
 export {
   createServer,

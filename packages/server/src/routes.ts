@@ -7,12 +7,12 @@ import {
   type RunStatus,
 } from '@mltrace/core';
 import { MLFLOW_WEBHOOK_HEADERS, parseMlflowWebhookEvent, verifyMlflowSignature } from '@mltrace/mlflow';
+import { promotionTimeline } from '@mltrace/store';
 import type { FastifyInstance } from 'fastify';
 import { HttpError } from './errors.js';
 import { boundedGraph } from './limits.js';
 import { ingestOpenLineageEvent } from './openlineage/ingest.js';
 import { validateOpenLineageEvent } from './openlineage/validate.js';
-import { promotionTimeline } from './promotions.js';
 import type { ServerContext } from './server.js';
 
 /** The version of the HTTP API; every route is under `/api/v1`. */
@@ -245,20 +245,38 @@ export function registerApiRoutes(app: FastifyInstance, ctx: ServerContext): voi
         async (request) => ctx.heavy.run(() => store.review({ limit: request.query.limit })),
       );
 
-      api.get<{ Querystring: { model?: string; limit: number } }>(
+      api.get<{
+        Querystring: { model?: string; alias?: string; since?: string; until?: string; limit: number };
+      }>(
         '/promotions',
         {
           config: read,
           schema: {
             querystring: {
               type: 'object',
-              properties: { model: { type: 'string', minLength: 1 }, limit: limit(50) },
+              properties: {
+                model: { type: 'string', minLength: 1 },
+                alias: { type: 'string', minLength: 1 },
+                since: { type: 'string' },
+                until: { type: 'string' },
+                limit: limit(50),
+              },
             },
           },
         },
         async (request) => {
-          const { model, limit: n } = request.query;
-          return { promotions: await promotionTimeline(store, { limit: n, ...(model ? { model } : {}) }) };
+          const { model, alias, limit: n } = request.query;
+          const since = parseDate(request.query.since, 'since', false);
+          const until = parseDate(request.query.until, 'until', true);
+          return {
+            promotions: await promotionTimeline(store, {
+              limit: n,
+              ...(model ? { model } : {}),
+              ...(alias ? { alias } : {}),
+              ...(since ? { since } : {}),
+              ...(until ? { until } : {}),
+            }),
+          };
         },
       );
 

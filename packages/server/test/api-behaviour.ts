@@ -214,69 +214,148 @@ export function describeApiBehaviour(driver: string, open: () => Promise<Lineage
       expect(missing.status).toBe(404);
     });
 
-    it('shows the promotion timeline from MLflow promote and register runs', async () => {
+    it('lists every promotion in one timeline: registry moves synced from MLflow and the retraining decisions, filtered by model, alias and time', async () => {
+      // What `mltrace sync mlflow` writes (bridges/mlflow sync.ts): promote runs whose metadata
+      // names the move. The sync itself against a real MLflow is in ui-promotions.test.ts and the
+      // CLI's mlflow-python-chain test; here the store's two drivers are what varies.
+      const move = (
+        key: string,
+        at: string,
+        metadata: Record<string, unknown>,
+      ): Parameters<LineageStore['logRun']>[0] => ({
+        component: 'promote',
+        source: 'mlflow',
+        runKey: `mlflow:127.0.0.1:5000/taxi/${key}`,
+        startedAt: new Date(at),
+        outputs: ['models:/taxi@champion'],
+        metadata: { trackingUri: 'http://127.0.0.1:5000', model: 'taxi', ...metadata },
+      });
       await store.logRuns([
         {
           component: 'register',
           source: 'mlflow',
-          runKey: 'mlflow:127.0.0.1:5000/taxi/3/created/1767000000000',
+          runKey: 'mlflow:127.0.0.1:5000/taxi/3/register/1767000000000',
           startedAt: new Date('2026-03-02T09:00:00Z'),
-          inputs: [MODEL],
           outputs: [{ uri: 'models:/taxi/3', version: '3' }],
+          metadata: { model: 'taxi', version: '3' },
         },
-        {
-          component: 'promote',
-          source: 'mlflow',
-          runKey: 'mlflow:127.0.0.1:5000/taxi/3/alias/1767000100000',
-          startedAt: new Date('2026-03-02T10:00:00Z'),
-          inputs: [{ uri: 'models:/taxi/3', version: '3' }],
-          outputs: ['models:/taxi@champion'],
-          metadata: {
-            model: 'taxi',
-            version: '3',
-            alias: 'champion',
-            decision: 'promote',
-            reasons: ['rmse 3.1 < champion 3.4'],
-          },
-        },
+        move('2/alias.champion/1', '2026-03-01T10:00:00Z', {
+          kind: 'alias',
+          action: 'set',
+          alias: 'champion',
+          version: '2',
+          previousVersion: null,
+          detectedAt: '2026-03-01T10:05:00Z',
+        }),
+        move('3/alias.champion/2', '2026-03-02T10:00:00Z', {
+          kind: 'alias',
+          action: 'moved',
+          alias: 'champion',
+          version: '3',
+          previousVersion: '2',
+          detectedAt: '2026-03-02T10:05:00Z',
+        }),
+        move('3/stage.Production/3', '2026-03-02T11:00:00Z', {
+          kind: 'stage',
+          action: 'transition',
+          stage: 'Production',
+          version: '3',
+          previousVersions: ['1'],
+          detectedAt: '2026-03-02T11:05:00Z',
+        }),
       ]);
       const { status, json } = await api('/api/v1/promotions?model=taxi');
       expect(status).toBe(200);
-      expect(json.promotions.map((p: { decision: string }) => p.decision)).toEqual(['promote', 'registered']);
-      expect(json.promotions.every((p: { origin: string }) => p.origin === 'runs')).toBe(true);
-      expect(json.promotions[0]).toMatchObject({
+      // Registrations are not promotions: only who holds an alias or stage.
+      expect(json.promotions.map((p: { kind: string; action: string }) => `${p.kind}/${p.action}`)).toEqual([
+        'stage/transition',
+        'alias/moved',
+        'alias/set',
+      ]);
+      expect(json.promotions[1]).toEqual({
+        kind: 'alias',
         model: 'taxi',
-        version: '3',
         alias: 'champion',
-        reasons: ['rmse 3.1 < champion 3.4'],
+        stage: null,
+        action: 'moved',
+        from: ['2'],
+        to: '3',
+        at: '2026-03-02T10:05:00.000Z',
+        detectedAt: '2026-03-02T10:05:00.000Z',
+        who: null,
+        reasons: [],
+        decisionId: null,
+        approvalComment: null,
+        policy: null,
+        metrics: null,
+        runId: expect.any(Number),
+      });
+      expect(json.promotions[0]).toMatchObject({
+        stage: 'Production',
+        from: ['1'],
+        to: '3',
+        at: '2026-03-02T11:00:00.000Z',
+        detectedAt: '2026-03-02T11:05:00.000Z',
       });
       expect((await api('/api/v1/promotions?model=other')).json.promotions).toEqual([]);
 
-      // A recorded decision joins the timeline; the run it links to is not listed twice.
+      // The retraining workflow decides v4, then the sync sees the alias move it made.
       const decide = await store.logRun({
         component: 'promote',
-        source: 'mlflow',
+        source: 'temporal',
         runKey: 'decide:taxi:4',
         startedAt: new Date('2026-03-03T10:00:00Z'),
-        metadata: { model: 'taxi', version: '4' },
       });
-      await store.recordPromotionDecision({
+      const decision = await store.recordPromotionDecision({
         decisionKey: 'taxi:4',
         model: 'taxi',
         candidate: '4',
         previousChampion: '3',
-        decision: 'reject',
-        reasons: ['rmse 3.6 > champion 3.1'],
+        decision: 'promote',
+        reasons: ['rmse 3.1 < champion 3.4'],
+        approver: 'ana',
         runKey: 'decide:taxi:4',
         decidedAt: new Date('2026-03-03T10:01:00Z'),
       });
-      const merged = (await api('/api/v1/promotions?model=taxi')).json.promotions;
-      expect(merged.map((p: { decision: string; origin: string }) => `${p.decision}/${p.origin}`)).toEqual([
-        'reject/decisions',
-        'promote/runs',
-        'registered/runs',
+      await store.logRun(
+        move('4/alias.champion/4', '2026-03-03T10:02:00Z', {
+          kind: 'alias',
+          action: 'moved',
+          alias: 'champion',
+          version: '4',
+          previousVersion: '3',
+          detectedAt: '2026-03-03T10:03:00Z',
+        }),
+      );
+      const merged = (await api('/api/v1/promotions?model=taxi&alias=champion')).json.promotions;
+      expect(merged.map((p: { kind: string; to: string }) => `${p.kind}:${p.to}`)).toEqual([
+        'alias:4',
+        'decision:4',
+        'alias:3',
+        'alias:2',
       ]);
-      expect(merged[0]).toMatchObject({ version: '4', previousChampion: '3', runId: decide.id });
+      expect(merged[1]).toMatchObject({
+        action: 'promote',
+        from: ['3'],
+        who: 'ana',
+        reasons: ['rmse 3.1 < champion 3.4'],
+        decisionId: decision.id,
+        runId: decide.id,
+      });
+      // The move the decision made points at it; the hand-made ones have no reason.
+      expect(merged[0]).toMatchObject({ decisionId: decision.id, reasons: [] });
+      expect(merged[2]).toMatchObject({ decisionId: null, reasons: [] });
+
+      const day = (await api('/api/v1/promotions?model=taxi&since=2026-03-02&until=2026-03-02')).json;
+      expect(day.promotions.map((p: { to: string; kind: string }) => `${p.kind}:${p.to}`)).toEqual([
+        'stage:3',
+        'alias:3',
+      ]);
+      expect((await api('/api/v1/promotions?model=taxi&alias=Production')).json.promotions).toHaveLength(1);
+      expect((await api('/api/v1/promotions?model=taxi&limit=2')).json.promotions).toHaveLength(2);
+      const bad = await api('/api/v1/promotions?since=yesterday');
+      expect(bad.status).toBe(400);
+      expect(bad.json.error.message).toContain('since must be a date');
     });
 
     it('answers JSON 404 for unknown routes and sets security headers everywhere', async () => {

@@ -34,6 +34,7 @@ export type {
 } from './api.js';
 export { defaultDataDir } from './shared/index.js';
 export { MAX_PAGE } from './store.js';
+export { type Promotion, type PromotionTimelineOptions, promotionTimeline } from './timeline.js';
 
 /** Options of {@link openStore}. */
 export interface OpenStoreOptions extends StoreOptions {

@@ -21,7 +21,7 @@ import {
   type TreeNodeView,
 } from '@mltrace/core';
 import type { MlflowClient } from '@mltrace/mlflow';
-import type { LineageGraph, LineageStore, RunSummary } from '@mltrace/store';
+import type { LineageGraph, LineageStore, Promotion, RunSummary } from '@mltrace/store';
 import { formatMetric, type Metrics, promotes } from './policy.js';
 
 /** A run of the chain, as shown. */
@@ -75,6 +75,20 @@ export interface AliasExplanation {
     /** The run's dataset inputs (URI, MLflow digest), when the run is a synced MLflow run. */
     datasets?: Array<{ name: string; uri: string; digest: string; context: string }>;
   } | null;
+  /**
+   * The MLflow 3 LoggedModel the version was registered from (`models:/m-<id>`), with its own
+   * params and metrics (and the datasets they were computed on), when synced from MLflow.
+   */
+  loggedModel: {
+    modelId: string;
+    name: string;
+    modelType: string;
+    sourceRunId: string;
+    params: Record<string, string>;
+    metrics: Array<{ key: string; value: number; step: number; dataset?: string; datasetDigest?: string }>;
+  } | null;
+  /** The version's and the registered model's tags, as last synced from MLflow. */
+  tags: { version: Record<string, string>; model: Record<string, string> } | null;
   /** The registry move that put the version there, when synced from MLflow (no decision recorded). */
   registryMove: {
     action: string;
@@ -285,6 +299,24 @@ export async function explainAlias(options: ExplainAliasOptions): Promise<AliasE
       missing.push('no training run in the trace');
     }
   }
+  let loggedModel: AliasExplanation['loggedModel'] = null;
+  let tags: AliasExplanation['tags'] = null;
+  const register = graph?.runs.find(
+    (r) =>
+      r.source === 'mlflow' &&
+      r.component === 'register' &&
+      (r.metadata as { model?: string }).model === model &&
+      (r.metadata as { version?: string }).version === version,
+  );
+  if (register) {
+    const m = register.metadata as {
+      loggedModel?: AliasExplanation['loggedModel'];
+      versionTags?: Record<string, string>;
+      modelTags?: Record<string, string>;
+    };
+    if (m.loggedModel) loggedModel = m.loggedModel;
+    if (m.versionTags || m.modelTags) tags = { version: m.versionTags ?? {}, model: m.modelTags ?? {} };
+  }
   const data = graph ? dataVersions(graph) : [];
   if (graph && data.length === 0 && !training?.datasets?.length)
     missing.push('no DVC data version in the trace');
@@ -298,6 +330,8 @@ export async function explainAlias(options: ExplainAliasOptions): Promise<AliasE
     versionSource,
     decision,
     registryMove,
+    loggedModel,
+    tags,
     evaluation,
     training,
     data,
@@ -326,6 +360,15 @@ export function formatExplanation(explanation: AliasExplanation): string {
       ? `${e.uri} is version ${e.version}${e.versionSource === 'mlflow' ? ' (per MLflow)' : ''}`
       : `${e.uri} points at no version`,
   );
+  if (e.tags) {
+    const kv = (record: Record<string, string>) =>
+      Object.keys(record)
+        .sort()
+        .map((k) => `${k}=${record[k]}`)
+        .join(', ');
+    if (Object.keys(e.tags.version).length > 0) out.push(line('version tags', kv(e.tags.version)));
+    if (Object.keys(e.tags.model).length > 0) out.push(line('model tags', kv(e.tags.model)));
+  }
   if (e.decision) {
     const d = e.decision;
     out.push(
@@ -376,6 +419,26 @@ export function formatExplanation(explanation: AliasExplanation): string {
         line('dataset', `${d.name} (${d.context || 'input'}) ${d.uri} digest ${d.digest || '(none)'}`),
       );
   }
+  if (e.loggedModel) {
+    const lm = e.loggedModel;
+    out.push('', 'Logged model:');
+    out.push(
+      line(
+        'model',
+        `models:/${lm.modelId}${lm.name ? ` (${lm.name}${lm.modelType ? `, ${lm.modelType}` : ''})` : ''}`,
+      ),
+    );
+    out.push(line('logged by', lm.sourceRunId ? `MLflow run ${lm.sourceRunId}` : '(no run)'));
+    const params = Object.keys(lm.params).sort();
+    if (params.length > 0) out.push(line('params', params.map((k) => `${k}=${lm.params[k]}`).join(', ')));
+    for (const m of lm.metrics)
+      out.push(
+        line(
+          'metric',
+          `${m.key}=${m.value}${m.dataset ? ` on dataset ${m.dataset} digest ${m.datasetDigest || '(none)'}` : ''}`,
+        ),
+      );
+  }
   if (e.data.length > 0) {
     out.push('', 'Data:');
     for (const d of e.data) {
@@ -417,110 +480,42 @@ export function formatPromotions(decisions: PromotionDecision[]): string {
   return `${blocks.join('\n\n')}\n`;
 }
 
-/** An alias or stage move synced from the MLflow registry (a `promote` run of `mltrace sync mlflow`). */
-export interface RegistryMove {
-  /** The `promote` run. */
-  runId: number;
-  model: string;
-  /** `alias` or `stage`. */
-  kind: 'alias' | 'stage';
-  /** The alias or the stage name. */
-  name: string;
-  /** `set`, `moved`, `removed` (aliases) or `transition` (stages). */
-  action: string;
-  /** The version(s) that held it before (none for a first set). */
-  from: string[];
-  /** The version that holds it now (`null` when an alias was removed). */
-  to: string | null;
-  /** When the sync saw it (aliases) or when MLflow says it happened (stages). */
-  at: Date;
-  /** MLflow records no author of alias moves or stage transitions. */
-  who: string | null;
-}
-
-/** Options of {@link registryMoves}. */
-export interface RegistryMovesOptions {
-  store: LineageStore;
-  model?: string;
-  /** Only moves of this alias (or stage). */
-  alias?: string;
-  from?: Date;
-  to?: Date;
-  /** @default 20 */
-  limit?: number;
-}
-
 /**
- * The registry moves synced from MLflow, newest first. Reads the `promote` runs of source
- * `mlflow` page by page (their metadata says model, alias and versions).
+ * The text form of a promotion timeline (`promotionTimeline` of `@mltrace/store`), as
+ * `mltrace promotions` prints it, newest first: a retraining decision with its reasons, approver
+ * and deciding run; a registry move synced from MLflow with from -> to, when, who, and either the
+ * decision behind it or "no recorded reason".
  */
-export async function registryMoves(options: RegistryMovesOptions): Promise<RegistryMove[]> {
-  const limit = options.limit ?? 20;
-  const out: RegistryMove[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await options.store.recent({
-      component: 'promote',
-      source: 'mlflow',
-      limit: 500,
-      ...(cursor ? { cursor } : {}),
-    });
-    for (const run of page.runs) {
-      const m = run.metadata as {
-        model?: string;
-        kind?: string;
-        action?: string;
-        alias?: string;
-        stage?: string;
-        version?: string;
-        previousVersion?: string | null;
-        previousVersions?: string[];
-        detectedAt?: string;
-      };
-      if (!m.model || (m.kind !== 'alias' && m.kind !== 'stage')) continue;
-      const name = m.kind === 'alias' ? (m.alias ?? '') : (m.stage ?? '');
-      if (options.model !== undefined && m.model !== options.model) continue;
-      if (options.alias !== undefined && name !== options.alias) continue;
-      const at = m.kind === 'alias' && m.detectedAt ? new Date(m.detectedAt) : run.startedAt;
-      if (options.from && at < options.from) continue;
-      if (options.to && at > options.to) continue;
-      out.push({
-        runId: run.id,
-        model: m.model,
-        kind: m.kind,
-        name,
-        action: m.action ?? 'set',
-        from:
-          m.kind === 'alias' ? (m.previousVersion ? [m.previousVersion] : []) : (m.previousVersions ?? []),
-        to: m.action === 'removed' ? null : (m.version ?? null),
-        at,
-        who: null,
-      });
+export function formatTimeline(entries: Promotion[]): string {
+  if (entries.length === 0) return 'no promotions recorded\n';
+  const time = (at: Date) => at.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const blocks = entries.map((e) => {
+    if (e.kind === 'decision') {
+      const over = e.from.length > 0 ? `version ${e.from.join(', ')}` : 'no champion';
+      const lines = [
+        `${time(e.at)}  models:/${e.model}@${e.alias}  version ${e.to} over ${over}: ${e.action}${
+          e.who ? ` by ${e.who}` : ''
+        } (retraining decision ${e.decisionId})`,
+      ];
+      for (const reason of e.reasons) lines.push(`  - ${reason}`);
+      if (e.reasons.length === 0) lines.push('  no recorded reason');
+      if (e.approvalComment) lines.push(`  comment: ${e.approvalComment}`);
+      if (e.runId !== null) lines.push(`  decided by run ${e.runId} (mltrace inspect ${e.runId})`);
+      return lines.join('\n');
     }
-    cursor = page.nextCursor;
-  } while (cursor);
-  out.sort((a, b) => b.at.getTime() - a.at.getTime() || b.runId - a.runId);
-  return out.slice(0, limit);
-}
-
-/** The text form of registry moves: from -> to, when, who, and "no recorded reason". */
-export function formatRegistryMoves(moves: RegistryMove[], decisions: PromotionDecision[] = []): string {
-  if (moves.length === 0) return '';
-  const blocks = moves.map((move) => {
-    const time = move.at.toISOString().replace(/\.\d{3}Z$/, 'Z');
-    const where =
-      move.kind === 'alias' ? `models:/${move.model}@${move.name}` : `models:/${move.model}/${move.name}`;
-    const from = move.from.length > 0 ? `version ${move.from.join(', ')}` : 'none';
-    const to = move.to === null ? 'none' : `version ${move.to}`;
-    const decided = decisions.find(
-      (d) => d.model === move.model && d.alias === move.name && d.candidate === move.to,
+    const where = e.kind === 'alias' ? `models:/${e.model}@${e.alias}` : `models:/${e.model}/${e.stage}`;
+    const from = e.from.length > 0 ? `version ${e.from.join(', ')}` : 'none';
+    const to = e.to === null ? 'none' : `version ${e.to}`;
+    const lines = [
+      `${time(e.at)}  ${where}  ${from} -> ${to}: ${e.kind === 'alias' ? `alias ${e.action}` : 'stage transition'} in the MLflow registry`,
+      `  who: ${e.who ?? 'not recorded by MLflow'}`,
+    ];
+    if (e.detectedAt && e.kind === 'stage') lines.push(`  detected: ${time(e.detectedAt)}`);
+    lines.push(
+      e.decisionId !== null ? `  reason: see retraining decision ${e.decisionId}` : '  no recorded reason',
     );
-    return [
-      `${time}  ${where}  ${from} -> ${to}: ${move.kind === 'alias' ? `alias ${move.action}` : 'stage transition'} in the MLflow registry`,
-      `  who: ${move.who ?? 'not recorded by MLflow'}`,
-      decided ? `  reason: see decision ${decided.id} above` : '  no recorded reason',
-      `  synced as run ${move.runId} (mltrace inspect ${move.runId})`,
-    ].join('\n');
+    if (e.runId !== null) lines.push(`  synced as run ${e.runId} (mltrace inspect ${e.runId})`);
+    return lines.join('\n');
   });
   return `${blocks.join('\n\n')}\n`;
 }

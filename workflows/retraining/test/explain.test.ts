@@ -69,6 +69,8 @@ describe('formatExplanation', () => {
       versionSource: 'lineage',
       decision: null,
       registryMove: null,
+      loggedModel: null,
+      tags: null,
       evaluation: null,
       training: null,
       data: [],

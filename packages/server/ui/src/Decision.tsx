@@ -28,25 +28,24 @@ export function decisionsOf(graph: LineageGraph, promotions: PromotionEntry[]): 
   const root = graph.roots[0];
   const alias = root ? /^models:\/[^/@]+@([^/@]+)/.exec(root.uri)?.[1] : undefined;
   const score = (p: PromotionEntry) =>
-    (p.origin === 'decisions' ? 4 : 0) +
-    (root?.version && p.version === root.version ? 2 : 0) +
+    (p.kind === 'decision' ? 4 : 0) +
+    (root?.version && p.to === root.version ? 2 : 0) +
     (alias && p.alias === alias ? 1 : 0);
-  const primary = [...inGraph].sort(
-    (a, b) => score(b) - score(a) || Date.parse(b.decidedAt) - Date.parse(a.decidedAt),
-  )[0];
+  const primary = [...inGraph].sort((a, b) => score(b) - score(a) || Date.parse(b.at) - Date.parse(a.at))[0];
   const later = primary
     ? promotions.filter(
         (p) =>
           p !== primary &&
           p.model === primary.model &&
           p.alias === primary.alias &&
-          Date.parse(p.decidedAt) > Date.parse(primary.decidedAt),
+          p.stage === primary.stage &&
+          Date.parse(p.at) > Date.parse(primary.at),
       )
     : [];
   return { primary, later, inGraph };
 }
 
-const MOVED = new Set(['promote', 'promoted', 'approved']);
+const MOVED = new Set(['promote', 'approved', 'set', 'moved', 'transition']);
 
 function outcomeClass(decision: string): string {
   if (MOVED.has(decision)) return 'good';
@@ -91,7 +90,26 @@ function policyLines(policy: Record<string, unknown>): string[] {
   return lines;
 }
 
-/** The promotion decision behind a model alias: outcome, reasons, policy and who approved. */
+/** Where a promotion puts a version: `@alias` or `/Stage`. */
+export function targetOf(p: PromotionEntry): string {
+  if (p.stage) return ` → /${p.stage}`;
+  return p.alias ? ` → @${p.alias}` : '';
+}
+
+/** What a timeline entry says about why: its reasons, the decision behind a move, or none. */
+export function WhyLine(props: { promotion: PromotionEntry }) {
+  const p = props.promotion;
+  if (p.reasons.length > 0) return null;
+  return (
+    <p className="muted" data-testid="no-reason">
+      {p.kind !== 'decision' && p.decisionId !== null
+        ? `Reason: see retraining decision ${p.decisionId}.`
+        : 'No recorded reason.'}
+    </p>
+  );
+}
+
+/** The promotion behind a model alias: outcome, reasons, policy and who approved (or moved it in MLflow). */
 export function DecisionCard(props: {
   decision: PromotionEntry;
   later: PromotionEntry[];
@@ -102,7 +120,7 @@ export function DecisionCard(props: {
   const d = props.decision;
   const policy = d.policy ? policyLines(d.policy) : [];
   return (
-    <article className={`card decision-card outcome-${outcomeClass(d.decision)}`} data-testid="decision-card">
+    <article className={`card decision-card outcome-${outcomeClass(d.action)}`} data-testid="decision-card">
       <header>
         <h2>
           {props.direction === 'trace' ? (
@@ -113,21 +131,21 @@ export function DecisionCard(props: {
             'A decision downstream'
           )}
         </h2>
-        <span className={`badge outcome outcome-${d.decision}`}>{d.decision}</span>{' '}
+        <span className={`badge outcome outcome-${d.action}`}>{d.action}</span>{' '}
         <span>
           {d.model}
-          {d.version ? ` v${d.version}` : ''}
-          {d.alias ? ` → @${d.alias}` : ''}
+          {d.to ? ` v${d.to}` : ''}
+          {targetOf(d)}
         </span>
       </header>
       <dl className="facts">
-        <dt>Decided</dt>
-        <dd>{formatTime(d.decidedAt)}</dd>
+        <dt>{d.kind === 'decision' ? 'Decided' : 'Moved in MLflow'}</dt>
+        <dd>{formatTime(d.at)}</dd>
         <dt>Replacing</dt>
-        <dd>{d.previousChampion ? `v${d.previousChampion}` : 'no champion'}</dd>
-        <dt>Approved by</dt>
+        <dd>{d.from.length ? d.from.map((v) => `v${v}`).join(', ') : 'no champion'}</dd>
+        <dt>{d.kind === 'decision' ? 'Approved by' : 'Who'}</dt>
         <dd data-testid="approver">
-          {d.approver ? d.approver : 'the policy (automatic)'}
+          {d.who ? d.who : d.kind === 'decision' ? 'the policy (automatic)' : 'not recorded by MLflow'}
           {d.approvalComment ? (
             <>
               {' '}
@@ -152,7 +170,7 @@ export function DecisionCard(props: {
           ))}
         </ul>
       ) : (
-        <p className="muted">No reasons recorded.</p>
+        <WhyLine promotion={d} />
       )}
       {policy.length ? (
         <>
@@ -175,9 +193,9 @@ export function DecisionCard(props: {
           <h3>Since then</h3>
           <ul className="later">
             {props.later.map((p) => (
-              <li key={`${p.decidedAt}-${p.runId ?? ''}`}>
-                <span className={`badge outcome outcome-${p.decision}`}>{p.decision}</span>{' '}
-                {p.version ? `v${p.version}` : 'a candidate'} on {formatTime(p.decidedAt)}
+              <li key={`${p.at}-${p.runId ?? ''}`}>
+                <span className={`badge outcome outcome-${p.action}`}>{p.action}</span>{' '}
+                {p.to ? `v${p.to}` : 'a candidate'} on {formatTime(p.at)}
                 {p.reasons.length ? (
                   <details>
                     <summary>{p.reasons.length === 1 ? '1 reason' : `${p.reasons.length} reasons`}</summary>
@@ -194,7 +212,7 @@ export function DecisionCard(props: {
         </section>
       ) : null}
       <p>
-        <Link to={`/promotions?model=${encodeURIComponent(d.model)}`}>All decisions of {d.model}</Link>
+        <Link to={`/promotions?model=${encodeURIComponent(d.model)}`}>All promotions of {d.model}</Link>
       </p>
     </article>
   );

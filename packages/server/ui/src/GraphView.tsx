@@ -88,9 +88,9 @@ function RunNodeView({ data }: NodeProps<FlowNode>) {
   const classes = [nodeClasses(data, 'dag-run'), `status-${run.status}`];
   if (run.stale.length > 0) classes.push('stale');
   if (run.outputs.some((p) => data.flagged.has(p.id))) classes.push('produces-flagged');
-  if (data.decision) classes.push('decision', `decision-${data.decision.decision}`);
+  if (data.decision) classes.push('decision', `decision-${data.decision.action}`);
   const dataRun = run.source === 'dvc';
-  const label = `${run.component}, ${run.status}, run ${run.id}${data.decision ? `, decision ${data.decision.decision}` : ''}`;
+  const label = `${run.component}, ${run.status}, run ${run.id}${data.decision ? `, decision ${data.decision.action}` : ''}`;
   return (
     // biome-ignore lint/a11y/useSemanticElements: a node box holds block lines, which a <button> may not
     <div
@@ -112,7 +112,7 @@ function RunNodeView({ data }: NodeProps<FlowNode>) {
       </div>
       <div className="dag-sub">
         {data.decision ? (
-          <span className={`badge outcome outcome-${data.decision.decision}`}>{data.decision.decision}</span>
+          <span className={`badge outcome outcome-${data.decision.action}`}>{data.decision.action}</span>
         ) : run.status === 'succeeded' ? (
           <span className="ok-mark" role="img" aria-label="succeeded">
             ✓

@@ -151,6 +151,72 @@ function Checks({ run }: { run: ComponentRun }) {
   );
 }
 
+function stringRecord(value: unknown): Record<string, string> | undefined {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, String(v)]));
+}
+
+function TagList(props: { title: string; tags: Record<string, string>; testId: string }) {
+  const keys = Object.keys(props.tags).sort();
+  return (
+    <>
+      <dt>{props.title}</dt>
+      <dd data-testid={props.testId}>
+        {keys.length === 0 ? (
+          <span className="muted">none</span>
+        ) : (
+          keys.map((k) => (
+            <code key={k} className="tag">
+              {k}={props.tags[k]}{' '}
+            </code>
+          ))
+        )}
+      </dd>
+    </>
+  );
+}
+
+/**
+ * What the MLflow registry says of a synced version (`register` run): its tags and the registered
+ * model's, as of the last sync, and the MLflow 3 LoggedModel it was registered from.
+ */
+function MlflowVersion({ run }: { run: ComponentRun }) {
+  if (run.source !== 'mlflow' || run.component !== 'register') return null;
+  const m = run.metadata;
+  const versionTags = stringRecord(m.versionTags);
+  const modelTags = stringRecord(m.modelTags);
+  const logged = m.loggedModel as
+    | { modelId?: string; name?: string; sourceRunId?: string; params?: Record<string, string> }
+    | undefined;
+  if (!versionTags && !modelTags && !logged) return null;
+  return (
+    <section data-testid="mlflow-version">
+      <h3>
+        MLflow registry{' '}
+        {typeof m.tagsSyncedAt === 'string' ? (
+          <span className="muted">(tags as synced {formatTime(m.tagsSyncedAt)})</span>
+        ) : null}
+      </h3>
+      <dl className="facts">
+        {versionTags ? <TagList title="Version tags" tags={versionTags} testId="version-tags" /> : null}
+        {modelTags ? <TagList title="Model tags" tags={modelTags} testId="model-tags" /> : null}
+        {logged?.modelId ? (
+          <>
+            <dt>Logged model</dt>
+            <dd data-testid="logged-model">
+              <code>models:/{logged.modelId}</code>
+              {logged.name ? ` (${logged.name})` : ''}
+              {logged.sourceRunId ? (
+                <span className="muted"> · logged by MLflow run {logged.sourceRunId}</span>
+              ) : null}
+            </dd>
+          </>
+        ) : null}
+      </dl>
+    </section>
+  );
+}
+
 /** Everything about one run: what a person triaging a bug needs. */
 export function RunCard({ id }: { id: number }) {
   const config = useConfig();
@@ -223,6 +289,7 @@ export function RunCard({ id }: { id: number }) {
         ) : null}
       </dl>
       <Checks run={run} />
+      <MlflowVersion run={run} />
       <PointerList title="Inputs" pointers={run.inputs} onChange={reload} />
       <PointerList title="Outputs" pointers={run.outputs} onChange={reload} />
       {run.codeSnapshot ? (

@@ -72,20 +72,26 @@ export interface Review {
   }>;
 }
 
+/** One entry of `GET /promotions` (`Promotion` of `@mltrace/store`, dates as ISO strings). */
 export interface PromotionEntry {
+  /** `decision`: the retraining workflow's; `alias` / `stage`: a move synced from MLflow's registry. */
+  kind: 'decision' | 'alias' | 'stage';
   model: string;
-  version: string | null;
   alias: string | null;
-  decision: string;
+  stage: string | null;
+  /** promote, reject, awaiting_approval... or set, moved, removed, transition. */
+  action: string;
+  from: string[];
+  to: string | null;
+  at: string;
+  detectedAt: string | null;
+  who: string | null;
   reasons: string[];
-  previousChampion: string | null;
-  approver: string | null;
+  decisionId: number | null;
   approvalComment: string | null;
   policy: Record<string, unknown> | null;
   metrics: Record<string, unknown> | null;
-  decidedAt: string;
   runId: number | null;
-  origin: 'decisions' | 'runs';
 }
 
 export interface ServerConfig {

@@ -18,6 +18,7 @@ import {
   StatusBadge,
   useData,
 } from './common';
+import { targetOf, WhyLine } from './Decision';
 import { RunCard } from './RunCard';
 import { Link, type Location, navigate } from './router';
 
@@ -351,44 +352,82 @@ export function ReviewView() {
   );
 }
 
-/** `/promotions?model=`: a model's promotion decisions with their reasons, newest first. */
+/**
+ * `/promotions?model=&alias=&since=&until=`: every promotion, newest first, in one list: the
+ * retraining decisions with their reasons, and the alias and stage moves synced from MLflow
+ * (from -> to, when, who, and "no recorded reason" where none was).
+ */
 export function PromotionsView({ location }: { location: Location }) {
-  const model = location.params.get('model') ?? '';
+  const filters = {
+    model: location.params.get('model') ?? '',
+    alias: location.params.get('alias') ?? '',
+    since: location.params.get('since') ?? '',
+    until: location.params.get('until') ?? '',
+  };
+  const { model } = filters;
   const { data, error, loading } = useData(
-    () => api<{ promotions: PromotionEntry[] }>(`/promotions${query({ model, limit: 100 })}`),
-    [model],
+    () => api<{ promotions: PromotionEntry[] }>(`/promotions${query({ ...filters, limit: 100 })}`),
+    [filters.model, filters.alias, filters.since, filters.until],
   );
   const submit = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
-    navigate(`/promotions${query({ model: String(new FormData(event.currentTarget).get('model') ?? '') })}`);
+    const form = new FormData(event.currentTarget);
+    const field = (name: string) => String(form.get(name) ?? '');
+    navigate(
+      `/promotions${query({ model: field('model'), alias: field('alias'), since: field('since'), until: field('until') })}`,
+    );
   };
   return (
     <div>
       <h1>Promotions{model ? <> of {model}</> : null}</h1>
-      <form className="filters" onSubmit={submit} key={model}>
+      <form className="filters" onSubmit={submit} key={JSON.stringify(filters)}>
         <label>
           Model <input name="model" defaultValue={model} placeholder="registered model name" />
+        </label>
+        <label>
+          Alias or stage <input name="alias" defaultValue={filters.alias} placeholder="champion" />
+        </label>
+        <label>
+          Since <input name="since" type="date" defaultValue={filters.since} />
+        </label>
+        <label>
+          Until <input name="until" type="date" defaultValue={filters.until} />
         </label>
         <button type="submit">Show</button>
       </form>
       <ErrorBox error={error} />
       {loading && !data ? <Loading /> : null}
-      {data && data.promotions.length === 0 ? (
-        <p className="muted">No promotion decisions recorded.</p>
-      ) : null}
+      {data && data.promotions.length === 0 ? <p className="muted">No promotions recorded.</p> : null}
       <ol className="timeline" data-testid="promotions">
         {data?.promotions.map((p, i) => (
-          <li key={`${p.decidedAt}-${p.runId ?? i}`} className={`decision-${p.decision}`}>
+          <li
+            key={`${p.at}-${p.runId ?? i}`}
+            className={`decision-${p.action}`}
+            data-testid="promotion"
+            data-kind={p.kind}
+          >
             <div>
-              <strong>{formatTime(p.decidedAt)}</strong>{' '}
+              <strong>{formatTime(p.at)}</strong>{' '}
               <Link to={`/promotions${query({ model: p.model })}`}>{p.model}</Link>
-              {p.version ? <code> v{p.version}</code> : null} <span className="badge">{p.decision}</span>
-              {p.alias ? <span className="muted"> → @{p.alias}</span> : null}
-              {p.previousChampion ? (
-                <span className="muted"> (champion was v{p.previousChampion})</span>
-              ) : null}
-              {p.approver ? <span className="muted"> · by {p.approver}</span> : null}
+              <span className="muted">{targetOf(p)}</span>{' '}
+              <span className="from-to">
+                {p.from.length ? p.from.map((v) => `v${v}`).join(', ') : 'none'} →{' '}
+                {p.to === null ? 'none' : `v${p.to}`}
+              </span>{' '}
+              <span className="badge">{p.action}</span>{' '}
+              <span className="muted">
+                {p.kind === 'decision' ? 'retraining decision' : 'in the MLflow registry'}
+              </span>
+              <span className="muted" data-testid="who">
+                {' '}
+                · by{' '}
+                {p.who ??
+                  (p.kind === 'decision' ? 'the policy (automatic)' : 'someone MLflow does not record')}
+              </span>
               {p.approvalComment ? <q className="muted"> {p.approvalComment}</q> : null}
+              {p.detectedAt && p.kind === 'stage' ? (
+                <span className="muted"> · detected {formatTime(p.detectedAt)}</span>
+              ) : null}
               {p.runId ? (
                 <>
                   {' '}
@@ -402,7 +441,9 @@ export function PromotionsView({ location }: { location: Location }) {
                   <li key={r}>{r}</li>
                 ))}
               </ul>
-            ) : null}
+            ) : (
+              <WhyLine promotion={p} />
+            )}
             {p.metrics || p.policy ? (
               <details>
                 <summary>Policy and metrics</summary>
