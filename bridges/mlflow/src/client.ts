@@ -3,6 +3,7 @@ import { MlflowError } from './errors.js';
 import type {
   Dataset,
   Experiment,
+  LoggedModel,
   MlflowWebhookEventName,
   ModelVersion,
   ModelVersionStage,
@@ -14,12 +15,14 @@ import type {
 } from './types.js';
 import {
   toExperiment,
+  toLoggedModel,
   toModelVersion,
   toRegisteredModel,
   toRun,
   toWebhook,
   toWebhookTestResult,
   type WireExperiment,
+  type WireLoggedModel,
   type WireModelVersion,
   type WireRegisteredModel,
   type WireRun,
@@ -542,6 +545,20 @@ export class MlflowClient {
     return toRun(body.run ?? {});
   }
 
+  /**
+   * An MLflow 3 LoggedModel (`models:/m-<id>`): its params, metrics (with their datasets) and
+   * source run. `GET /api/2.0/mlflow/logged-models/<id>`; a 2.x server answers 404.
+   */
+  async getLoggedModel(modelId: string, options?: CallOptions): Promise<LoggedModel> {
+    const body = await this.call<{ model?: WireLoggedModel }>(
+      'GET',
+      `logged-models/${encodeURIComponent(modelId)}`,
+      {},
+      { idempotent: true, ...options },
+    );
+    return toLoggedModel(body.model ?? {});
+  }
+
   /** One page of runs (with their dataset inputs) across experiments. */
   async searchRuns(
     params: {
@@ -950,13 +967,15 @@ export class MlflowClient {
         hint = `check the model name "${name}" and version ${version} (names are case-sensitive; deleted versions are gone)`;
       } else if (name !== undefined) {
         hint = `check the model name "${name}" (names are case-sensitive; list them with registered-models/search)`;
+      } else if (endpoint.includes('logged-models/')) {
+        hint = `check the LoggedModel id in ${endpoint.split('logged-models/')[1]} (a deleted logged model is gone; its versions stay registered)`;
       } else if (typeof fields.run_id === 'string') {
         hint = `check the run id ${fields.run_id} (a run on another tracking server is not visible here)`;
       } else {
         hint = 'check the name or id asked for';
       }
     } else if (status === 404) {
-      hint = `the server has no ${endpoint} endpoint: check that MLFLOW_TRACKING_URI (${this.trackingUri}) is the tracking server's base URL, and its MLflow version (webhooks need 3.3+)`;
+      hint = `the server has no ${endpoint} endpoint: check that MLFLOW_TRACKING_URI (${this.trackingUri}) is the tracking server's base URL, and its MLflow version (webhooks need 3.3+, LoggedModels 3.0+)`;
     } else if (status === 429) {
       hint = 'the server is rate limiting: sync less often, or retry later';
     } else if (status >= 500) {

@@ -56,6 +56,8 @@ export type {
   Dataset,
   DatasetInput,
   Experiment,
+  LoggedModel,
+  LoggedModelMetric,
   Metric,
   MlflowWebhookEventName,
   ModelVersion,

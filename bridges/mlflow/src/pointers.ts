@@ -21,6 +21,11 @@ export function stageUri(name: string, stage: string): string {
   return `models:/${name}/${stage}`;
 }
 
+/** The LoggedModel id of an MLflow 3 version source `models:/m-<id>`, else undefined. */
+export function loggedModelIdOf(source: string): string | undefined {
+  return /^models:\/(m-[0-9a-zA-Z]+)\/?$/.exec(source)?.[1];
+}
+
 /** A copy's source: `models:/NAME/VERSION` (not a LoggedModel `models:/m-...`, not an alias or stage). */
 export function parseModelVersionUri(source: string): { name: string; version: string } | undefined {
   const match = /^models:\/(.+)\/(\d+)\/?$/i.exec(source.trim());

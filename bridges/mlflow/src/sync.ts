@@ -13,12 +13,13 @@ import { isMlflowError } from './errors.js';
 import {
   aliasUri,
   datasetPointer,
+  loggedModelIdOf,
   parseModelVersionUri,
   stageUri,
   stripCredentials,
   versionUri,
 } from './pointers.js';
-import type { ModelVersion, RegisteredModel, Run } from './types.js';
+import type { LoggedModel, ModelVersion, RegisteredModel, Run } from './types.js';
 
 /** Options of {@link syncMlflow}. */
 export interface SyncMlflowOptions {
@@ -80,7 +81,7 @@ export interface MlflowSyncSummary {
   trainingRuns: number;
   /** Alias moves and removals and stage transitions written (`promote` runs created). */
   promotions: number;
-  /** Existing runs updated (version tags changed, or a re-sync after an interrupted one). */
+  /** Existing runs updated (version or registered-model tags changed, or a re-sync after an interrupted one). */
   updated: number;
   /** HTTP requests made to MLflow (retries included). */
   requests: number;
@@ -312,6 +313,7 @@ async function runSync(
   const experiments = new Map<string, string>();
   const written = new Set<string>();
   const linked = new Map<string, string>();
+  const loggedModels = new Map<string, LoggedModel | undefined>();
   const newRunIds = (p: Planned) =>
     (p.versions ?? []).filter((v) => v.runId && !p.prev?.versions[v.version]).map((v) => v.runId);
   const groups: Planned[][] = [];
@@ -332,6 +334,17 @@ async function runSync(
   let done = 0;
   for (const members of groups) {
     signal?.throwIfAborted();
+    // MLflow 3: a version whose source is a LoggedModel carries that model's own params, metrics
+    // and source run; the run that logged it is the training run even when the version names none.
+    for (const p of members) {
+      for (const [i, v] of (p.versions ?? []).entries()) {
+        const id = loggedModelIdOf(v.source);
+        if (!id || p.prev?.versions[v.version]) continue;
+        if (!loggedModels.has(id)) loggedModels.set(id, await fetchLoggedModel(client, id, call, logger));
+        const logged = loggedModels.get(id);
+        if (!v.runId && logged?.sourceRunId) p.versions![i] = { ...v, runId: logged.sourceRunId };
+      }
+    }
     const missing = [...new Set(members.flatMap(newRunIds))].filter((id) => !runs.has(id));
     if (missing.length > 0 && experiments.size === 0) {
       // Training runs are named by their experiment: one listing per sync, only when runs are new.
@@ -360,6 +373,7 @@ async function runSync(
         experiments,
         written,
         linked,
+        loggedModels,
         cwd,
         logger,
       }),
@@ -481,6 +495,56 @@ async function fetchRuns(
   return out;
 }
 
+/** A LoggedModel, or undefined when it is gone (404) or the server predates LoggedModels (404 too). */
+async function fetchLoggedModel(
+  client: MlflowClient,
+  id: string,
+  call: { signal?: AbortSignal | undefined },
+  logger: Logger,
+): Promise<LoggedModel | undefined> {
+  try {
+    return await client.getLoggedModel(id, call);
+  } catch (error) {
+    // Anything but a 404 (401, 5xx, a timeout) stops the sync: what was written stays, with its
+    // cursor, and the next sync reads this version again, so nothing is lost.
+    if (!isMlflowError(error, 404)) throw error;
+    logger.warn(
+      'mlflow sync: LoggedModel not found; registering the version without its params and metrics',
+      {
+        modelId: id,
+        error: (error as Error).message,
+      },
+    );
+    return undefined;
+  }
+}
+
+/** A LoggedModel as register-run metadata: its own params, metrics (with their datasets) and source run. */
+function loggedModelMetadata(m: LoggedModel): Record<string, unknown> {
+  return {
+    modelId: m.modelId,
+    name: m.name,
+    modelType: m.modelType,
+    status: m.status,
+    sourceRunId: m.sourceRunId,
+    experimentId: m.experimentId,
+    artifactUri: stripCredentials(m.artifactUri),
+    createdAt: m.creationTimestamp ? new Date(m.creationTimestamp).toISOString() : null,
+    params: Object.fromEntries(Object.entries(m.params).slice(0, 200)),
+    metrics: m.metrics.slice(0, 200).map((x) => ({
+      key: x.key,
+      value: x.value,
+      step: x.step,
+      ...(x.datasetName ? { dataset: x.datasetName, datasetDigest: x.datasetDigest } : {}),
+    })),
+    tags: Object.fromEntries(
+      Object.entries(m.tags)
+        .filter(([k]) => k !== 'mlflow.modelVersions')
+        .slice(0, 100),
+    ),
+  };
+}
+
 interface BuildContext {
   server: string;
   observedAt: number;
@@ -492,6 +556,8 @@ interface BuildContext {
   written: Set<string>;
   /** MLflow run ids whose training is already in the store under another run key (a Temporal activity). */
   linked: Map<string, string>;
+  /** LoggedModels by id (undefined: gone, or a server without LoggedModels). */
+  loggedModels: Map<string, LoggedModel | undefined>;
   cwd: string;
   logger: Logger;
 }
@@ -522,6 +588,9 @@ function buildModel(p: Planned, ctx: BuildContext): Built {
     mlflowRunKey({ server: ctx.server, model: name, version, event, timestamp });
   const common = { source: 'mlflow' as const, status: 'succeeded' as const };
 
+  // Registered-model tags bump no timestamp either: a change updates every version's register run.
+  const modelTagsChanged = prev !== undefined && !sameRecord(prev.tags, model.tags);
+  const tagsSyncedAt = new Date(ctx.now).toISOString();
   let pending = false;
   for (const v of p.versions ?? []) {
     // Not registered yet: left out of the cursor, so a later sync picks it up.
@@ -544,9 +613,9 @@ function buildModel(p: Planned, ctx: BuildContext): Built {
         runs.push(train);
         kinds.push('train');
       }
-      runs.push(registerRun(name, v, registerKey, ctx));
+      runs.push(registerRun(model, v, registerKey, ctx));
       kinds.push('register');
-    } else if (before.tags !== state.tags) {
+    } else if (before.tags !== state.tags || modelTagsChanged) {
       runs.push({
         ...common,
         status: failed ? 'failed' : 'succeeded',
@@ -554,7 +623,7 @@ function buildModel(p: Planned, ctx: BuildContext): Built {
         runKey: registerKey,
         startedAt: new Date(v.creationTimestamp),
         endedAt: new Date(v.creationTimestamp),
-        metadata: { versionTags: v.tags },
+        metadata: { versionTags: v.tags, modelTags: model.tags, tagsSyncedAt },
       });
       kinds.push('update');
     }
@@ -588,6 +657,7 @@ function buildModel(p: Planned, ctx: BuildContext): Built {
           stage: v.currentStage,
           previousStage,
           previousVersions: holders,
+          detectedAt: new Date(ctx.now).toISOString(),
         },
       });
       kinds.push('promote');
@@ -743,7 +813,14 @@ function datasetsMetadata(datasets: ReturnType<typeof datasetPointer>[]) {
   }));
 }
 
-function registerRun(name: string, v: ModelVersion, runKey: string, ctx: BuildContext): ComponentRunInput {
+function registerRun(
+  model: RegisteredModel,
+  v: ModelVersion,
+  runKey: string,
+  ctx: BuildContext,
+): ComponentRunInput {
+  const name = model.name;
+  const logged = ctx.loggedModels.get(loggedModelIdOf(v.source) ?? '');
   const run = v.runId ? ctx.runs.get(v.runId) : undefined;
   const copyOf = parseModelVersionUri(v.source);
   const inputs: PointerInput[] = [];
@@ -782,6 +859,9 @@ function registerRun(name: string, v: ModelVersion, runKey: string, ctx: BuildCo
       ...(v.runLink ? { runLink: v.runLink } : {}),
       description: v.description,
       versionTags: v.tags,
+      modelTags: model.tags,
+      tagsSyncedAt: new Date(ctx.now).toISOString(),
+      ...(logged ? { loggedModel: loggedModelMetadata(logged) } : {}),
       ...runMetadata(run),
       datasets: datasetsMetadata(datasets),
     },

@@ -102,6 +102,32 @@ export interface Run {
   datasetInputs: DatasetInput[];
 }
 
+/** A metric logged against a LoggedModel, with the dataset it was computed on, when given. */
+export interface LoggedModelMetric extends Metric {
+  datasetName: string;
+  datasetDigest: string;
+  runId: string;
+}
+
+/** An MLflow 3 LoggedModel (`models:/m-<id>`): the model a run logged, with its own params and metrics. */
+export interface LoggedModel {
+  modelId: string;
+  experimentId: string;
+  name: string;
+  /** Epoch ms. */
+  creationTimestamp: number;
+  artifactUri: string;
+  /** `LOGGED_MODEL_READY`, `LOGGED_MODEL_PENDING`, `LOGGED_MODEL_UPLOAD_FAILED`. */
+  status: string;
+  creatorId: string;
+  modelType: string;
+  /** The run that logged it ('' when logged outside a run). */
+  sourceRunId: string;
+  tags: Record<string, string>;
+  params: Record<string, string>;
+  metrics: LoggedModelMetric[];
+}
+
 /** An experiment. */
 export interface Experiment {
   experimentId: string;

@@ -6,6 +6,7 @@ import type {
   Dataset,
   DatasetInput,
   Experiment,
+  LoggedModel,
   Metric,
   ModelVersion,
   RegisteredModel,
@@ -78,6 +79,33 @@ export interface WireRun {
     tags?: WireTag[];
   };
   inputs?: { dataset_inputs?: WireDatasetInput[] };
+}
+
+export interface WireLoggedModel {
+  info?: {
+    model_id?: string;
+    experiment_id?: string;
+    name?: string;
+    creation_timestamp_ms?: number | string;
+    artifact_uri?: string;
+    status?: string;
+    creator_id?: number | string;
+    model_type?: string;
+    source_run_id?: string;
+    tags?: WireTag[];
+  };
+  data?: {
+    params?: WireTag[];
+    metrics?: Array<{
+      key?: string;
+      value?: number | string;
+      timestamp?: number | string;
+      step?: number | string;
+      dataset_name?: string;
+      dataset_digest?: string;
+      run_id?: string;
+    }>;
+  };
 }
 
 export interface WireExperiment {
@@ -202,6 +230,32 @@ export function toRun(wire: WireRun): Run {
     params: tagsOf(wire.data?.params),
     tags: tagsOf(wire.data?.tags),
     datasetInputs: (wire.inputs?.dataset_inputs ?? []).map(toDatasetInput),
+  };
+}
+
+export function toLoggedModel(wire: WireLoggedModel): LoggedModel {
+  const info = wire.info ?? {};
+  return {
+    modelId: info.model_id ?? '',
+    experimentId: info.experiment_id ?? '',
+    name: info.name ?? '',
+    creationTimestamp: Number(info.creation_timestamp_ms ?? 0),
+    artifactUri: info.artifact_uri ?? '',
+    status: info.status ?? '',
+    creatorId: info.creator_id === undefined ? '' : String(info.creator_id),
+    modelType: info.model_type ?? '',
+    sourceRunId: info.source_run_id ?? '',
+    tags: tagsOf(info.tags),
+    params: tagsOf(wire.data?.params),
+    metrics: (wire.data?.metrics ?? []).map((m) => ({
+      key: m.key ?? '',
+      value: typeof m.value === 'number' ? m.value : Number(m.value),
+      timestamp: Number(m.timestamp ?? 0),
+      step: Number(m.step ?? 0),
+      datasetName: m.dataset_name ?? '',
+      datasetDigest: m.dataset_digest ?? '',
+      runId: m.run_id ?? '',
+    })),
   };
 }
 
