@@ -7,6 +7,7 @@ import { MlflowError } from '../src/errors.js';
 import { mlflowSyncStateKey, syncMlflow } from '../src/sync.js';
 import {
   createExperiment,
+  createLoggedModel,
   createTrainingRun,
   registerVersion,
   startFaultProxy,
@@ -136,6 +137,103 @@ describe('syncMlflow when MLflow fails', () => {
         updated: 0,
       });
       expect(await runKeys(proxy.url)).toEqual(keys);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('a failing LoggedModel endpoint (5xx, timeout) stops the sync with a clear error and loses nothing; a 404 registers the version without the logged model, with a warning', async () => {
+    // Fault injection: a proxy in front of the real server answers the logged-models requests.
+    const real = new MlflowClient({ trackingUri: mlflowTrackingUri() });
+    const proxy = await startFaultProxy(mlflowTrackingUri());
+    try {
+      const experimentId = await createExperiment(real);
+      const prefix = uniqueName('logged');
+      const runId = await createTrainingRun(real, experimentId);
+      const modelId = await createLoggedModel(mlflowTrackingUri(), {
+        experimentId,
+        runId,
+        params: { C: '0.5' },
+      });
+      await real.createRegisteredModel({ name: `${prefix}-a` });
+      await real.createModelVersion({ name: `${prefix}-a`, source: `models:/${modelId}`, runId, modelId });
+      const client = new MlflowClient({
+        trackingUri: proxy.url,
+        timeoutMs: 300,
+        retries: 1,
+        retryDelayMs: 10,
+      });
+      const filter = `name LIKE '${prefix}-%'`;
+      const key = mlflowSyncStateKey(proxy.url);
+      const logged = (req: { url?: string | undefined }) => req.url?.includes('/logged-models/') === true;
+
+      proxy.setRule((req) =>
+        logged(req)
+          ? {
+              kind: 'answer',
+              status: 503,
+              body: '{"error_code": "TEMPORARILY_UNAVAILABLE", "message": "busy"}',
+            }
+          : { kind: 'forward' },
+      );
+      const failed = await syncMlflow({ store, client, filter }).catch((e: unknown) => e);
+      expect(failed).toBeInstanceOf(MlflowError);
+      expect(failed).toMatchObject({ status: 503, endpoint: `GET logged-models/${modelId}`, attempts: 2 });
+      expect((failed as Error).message).toContain(
+        `answered GET logged-models/${modelId} with 503 TEMPORARILY_UNAVAILABLE after 2 attempts: busy; MLflow failed on its side`,
+      );
+      proxy.setRule((req) => (logged(req) ? { kind: 'forward', delayMs: 3000 } : { kind: 'forward' }));
+      const slow = await syncMlflow({ store, client, filter }).catch((e: unknown) => e);
+      expect(slow).toMatchObject({ errorCode: 'TIMEOUT', endpoint: `GET logged-models/${modelId}` });
+      // Nothing half-written: no run, no cursor entry, so the next sync reads the version again.
+      expect(await runKeys(proxy.url)).toEqual([]);
+      expect((await store.getSyncState(key)) ?? { models: {} }).toMatchObject({ models: {} });
+
+      proxy.setRule(() => ({ kind: 'forward' }));
+      expect(await syncMlflow({ store, client, filter })).toMatchObject({ versions: 1, trainingRuns: 1 });
+      const register = (await store.recent({ component: 'register', source: 'mlflow', limit: 50 })).runs.find(
+        (r) => (r.metadata as { model?: string }).model === `${prefix}-a`,
+      )!;
+      expect(register.metadata.loggedModel).toMatchObject({
+        modelId,
+        sourceRunId: runId,
+        params: { C: '0.5' },
+      });
+
+      // A server without LoggedModels (2.x) or a deleted one: 404, the version is registered without it.
+      await real.createRegisteredModel({ name: `${prefix}-b` });
+      await real.createModelVersion({ name: `${prefix}-b`, source: `models:/${modelId}`, runId, modelId });
+      proxy.setRule((req) =>
+        logged(req)
+          ? {
+              kind: 'answer',
+              status: 404,
+              body: '{"error_code": "ENDPOINT_NOT_FOUND", "message": "no such endpoint"}',
+            }
+          : { kind: 'forward' },
+      );
+      const warnings: string[] = [];
+      const logger = {
+        debug() {},
+        info() {},
+        error() {},
+        warn: (message: string) => void warnings.push(message),
+      };
+      expect(await syncMlflow({ store, client, filter, logger })).toMatchObject({ versions: 1, updated: 0 });
+      expect(warnings).toContain(
+        'mlflow sync: LoggedModel not found; registering the version without its params and metrics',
+      );
+      const b = (await store.recent({ component: 'register', source: 'mlflow', limit: 50 })).runs.find(
+        (r) => (r.metadata as { model?: string }).model === `${prefix}-b`,
+      )!;
+      expect(b.metadata.loggedModel).toBeUndefined();
+      expect(b.inputs.map((p) => p.uri)).toEqual([`models:/${modelId}`]);
+      proxy.setRule(() => ({ kind: 'forward' }));
+      expect(await syncMlflow({ store, client, filter })).toMatchObject({
+        versions: 0,
+        promotions: 0,
+        updated: 0,
+      });
     } finally {
       await proxy.close();
     }

@@ -69,6 +69,36 @@ export async function registerVersion(
   return client.createModelVersion({ name, source: `s3://bucket/models/${name}/${runId}`, runId });
 }
 
+/**
+ * An MLflow 3 LoggedModel logged by a run, through the server's REST API (`POST logged-models`,
+ * then `PATCH` to READY), as `mlflow.<flavor>.log_model` does; returns its id (`m-...`).
+ */
+export async function createLoggedModel(
+  trackingUri: string,
+  options: { experimentId: string; runId: string; name?: string; params?: Record<string, string> },
+): Promise<string> {
+  const api = `${trackingUri}/api/2.0/mlflow/logged-models`;
+  const created = await fetch(api, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      experiment_id: options.experimentId,
+      name: options.name ?? 'model',
+      source_run_id: options.runId,
+      params: Object.entries(options.params ?? {}).map(([key, value]) => ({ key, value })),
+    }),
+  });
+  if (!created.ok) throw new Error(`creating a LoggedModel: ${created.status} ${await created.text()}`);
+  const id = ((await created.json()) as { model: { info: { model_id: string } } }).model.info.model_id;
+  const ready = await fetch(`${api}/${id}`, {
+    method: 'PATCH',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model_id: id, status: 'LOGGED_MODEL_READY' }),
+  });
+  if (!ready.ok) throw new Error(`finalizing LoggedModel ${id}: ${ready.status} ${await ready.text()}`);
+  return id;
+}
+
 /** What the proxy does with one request. */
 export type FaultAction =
   | { kind: 'forward'; delayMs?: number }
