@@ -1,6 +1,7 @@
 import type { PromotionDecision } from '@mltrace/core';
+import type { Promotion } from '@mltrace/store';
 import { describe, expect, it } from 'vitest';
-import { formatExplanation, formatPromotions, parseAliasUri } from '../src/explain.js';
+import { formatExplanation, formatPromotions, formatTimeline, parseAliasUri } from '../src/explain.js';
 
 function decision(overrides: Partial<PromotionDecision>): PromotionDecision {
   return {
@@ -80,5 +81,58 @@ describe('formatExplanation', () => {
     expect(text).toBe(
       'models:/taxi-tip@champion is version 3\n\nMissing:\n  - no recorded promotion decision put version 3 there\n',
     );
+  });
+});
+
+describe('formatTimeline', () => {
+  const move = (overrides: Partial<Promotion>): Promotion => ({
+    kind: 'alias',
+    model: 'taxi-tip',
+    alias: 'champion',
+    stage: null,
+    action: 'moved',
+    from: ['1'],
+    to: '2',
+    at: new Date('2020-04-02T10:00:00Z'),
+    detectedAt: new Date('2020-04-02T10:00:00Z'),
+    who: null,
+    reasons: [],
+    decisionId: null,
+    approvalComment: null,
+    policy: null,
+    metrics: null,
+    runId: 9,
+    ...overrides,
+  });
+
+  it('prints registry moves with from -> to, who, and the decision behind them or no recorded reason', () => {
+    const text = formatTimeline([
+      move({ decisionId: 4 }),
+      move({
+        kind: 'stage',
+        alias: null,
+        stage: 'Production',
+        action: 'transition',
+        from: [],
+        to: '1',
+        at: new Date('2020-04-01T09:00:00Z'),
+        detectedAt: new Date('2020-04-01T09:05:00Z'),
+        runId: 8,
+      }),
+    ]);
+    expect(text.split('\n')).toEqual([
+      '2020-04-02T10:00:00Z  models:/taxi-tip@champion  version 1 -> version 2: alias moved in the MLflow registry',
+      '  who: not recorded by MLflow',
+      '  reason: see retraining decision 4',
+      '  synced as run 9 (mltrace inspect 9)',
+      '',
+      '2020-04-01T09:00:00Z  models:/taxi-tip/Production  none -> version 1: stage transition in the MLflow registry',
+      '  who: not recorded by MLflow',
+      '  detected: 2020-04-01T09:05:00Z',
+      '  no recorded reason',
+      '  synced as run 8 (mltrace inspect 8)',
+      '',
+    ]);
+    expect(formatTimeline([])).toBe('no promotions recorded\n');
   });
 });
