@@ -197,7 +197,8 @@ describe('syncMlflow against a real MLflow server', () => {
     await client.setRegisteredModelTag(name, 'team', 'risk');
     await client.setModelVersionTag(name, '2', 'validation_status', 'passed');
     const changed = await syncMlflow({ store, client, filter });
-    expect(changed).toMatchObject({ modelsChanged: 1, promotions: 1, updated: 1, requests: 2 });
+    // The model tag updates both versions' register runs (v2's with its own tag too).
+    expect(changed).toMatchObject({ modelsChanged: 1, promotions: 1, updated: 2, requests: 2 });
 
     const removed = await store.trace({ uri: `models:/${name}@champion` });
     expect(removed.runs[0]?.metadata).toMatchObject({ action: 'removed', previousVersion: '2' });
@@ -205,7 +206,12 @@ describe('syncMlflow against a real MLflow server', () => {
       `models:/${name}@champion@`,
     ]);
     const register2 = await store.trace({ uri: `models:/${name}/2` });
-    expect(register2.runs[0]?.metadata).toMatchObject({ versionTags: { validation_status: 'passed' } });
+    expect(register2.runs[0]?.metadata).toMatchObject({
+      versionTags: { validation_status: 'passed' },
+      modelTags: { team: 'risk' },
+    });
+    const register1 = await store.trace({ uri: `models:/${name}/1` });
+    expect(register1.runs[0]?.metadata).toMatchObject({ versionTags: {}, modelTags: { team: 'risk' } });
 
     expect(await syncMlflow({ store, client, filter })).toMatchObject({ modelsChanged: 0, requests: 1 });
   });
