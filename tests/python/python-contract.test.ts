@@ -39,7 +39,11 @@ afterAll(async () => {
 });
 
 /** A worker's own environment: the test store, its own spool folder. */
-const envOf = (name: string) => ({ ...process.env, MLTRACE_DATABASE_URL: url, MLTRACE_HOME: join(dir, name) });
+const envOf = (name: string) => ({
+  ...process.env,
+  MLTRACE_DATABASE_URL: url,
+  MLTRACE_HOME: join(dir, name),
+});
 
 describe('a Python worker, with the plugin’s behaviour assertions', () => {
   let worker: PythonWorker;

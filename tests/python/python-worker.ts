@@ -83,7 +83,8 @@ export async function stopWithStats(worker: PythonWorker): Promise<PythonWriterS
     .output()
     .split('\n')
     .find((l) => l.startsWith('stats '));
-  if (code !== 0 || !line) throw new Error(`the Python worker exited (${code}) without its stats: ${worker.output()}`);
+  if (code !== 0 || !line)
+    throw new Error(`the Python worker exited (${code}) without its stats: ${worker.output()}`);
   return JSON.parse(line.slice('stats '.length)) as PythonWriterStats;
 }
 

@@ -77,7 +77,7 @@ class Slow:
     async def run(self, n: int, ms: int) -> int:
         for i in range(n):
             await workflow.execute_activity(
-                "slow_step", args=[i, ms], start_to_close_timeout=timedelta(seconds=3), retry_policy=RETRY
+                "slow_step", args=[i, ms], start_to_close_timeout=timedelta(seconds=5), retry_policy=RETRY
             )
         return n
 

@@ -133,9 +133,18 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     }
     const stop = async () => {};
     const refuse = async () => {
-      throw new Error(`${SERVICE}: an external server (MLTRACE_TEST_DATABASE_URL) is never stopped by the tests`);
+      throw new Error(
+        `${SERVICE}: an external server (MLTRACE_TEST_DATABASE_URL) is never stopped by the tests`,
+      );
     };
-    return { adminUrl: externalUrl, external: true, logFile: undefined, stop, shutDown: refuse, startAgain: refuse };
+    return {
+      adminUrl: externalUrl,
+      external: true,
+      logFile: undefined,
+      stop,
+      shutDown: refuse,
+      startAgain: refuse,
+    };
   }
 
   const [binaries, owner, port] = await Promise.all([embeddedBinaries(), serverUser(), freePort()]);
