@@ -113,6 +113,19 @@ describe('a Python worker, with the plugin’s behaviour assertions', () => {
     });
   });
 
+  it('runs a sandboxed workflow that imports a component() activity module through imports_passed_through()', async () => {
+    const model = join(dir, 'model.pkl');
+    const { result, workflowId } = await execute<string>('Scoring', [model]);
+    expect(result).toBe('scored');
+    const [run] = await eventually(async () => {
+      const found = await runsOfWorkflow(store, workflowId);
+      return found.length === 1 && found[0]!.status === 'succeeded' ? found : undefined;
+    }, 'the scoring run to be recorded');
+    expect(run!.component).toBe('scoring');
+    expect(run!.inputs.map((p) => p.uri)).toEqual([`file://${model}`]);
+    expect(run!.outputs.map((p) => p.uri)).toEqual([`file://${join(dir, 'scores.json')}`]);
+  });
+
   it('keeps the pipeline context through a child workflow and its continue-as-new', async () => {
     const { result, workflowId, runId } = await execute<number>('ChainParent', []);
     expect(result).toBe(1);

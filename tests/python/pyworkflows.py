@@ -1,7 +1,8 @@
 """Python workflows for the cross-language tests: a pipeline that featurizes, then trains in a
 child workflow, and the workflows of the plugin's behaviour tests mirrored in Python (many, slow,
-cancelling, a heartbeat timeout, a local activity, a child that continues as new). Activities
-are named, not imported: the sandbox re-imports workflow modules."""
+cancelling, a heartbeat timeout, a local activity, a child that continues as new). Most activities
+are named, not imported; `Scoring` imports its activity module (which imports mltrace_temporal)
+through `imports_passed_through()`, as the package README tells users to."""
 
 import asyncio
 from datetime import timedelta
@@ -9,6 +10,9 @@ from datetime import timedelta
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, CancelledError
+
+with workflow.unsafe.imports_passed_through():
+    from pyactivities import score
 
 RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=50), maximum_attempts=3)
 
@@ -148,3 +152,12 @@ class ChainParent:
         return await workflow.execute_child_workflow(
             Chain.run, args=[0, 1], id=f"{workflow.info().workflow_id}-child"
         )
+
+
+@workflow.defn
+class Scoring:
+    """Calls an activity by reference, from a module imported through the sandbox's pass-through."""
+
+    @workflow.run
+    async def run(self, model_path: str) -> str:
+        return await workflow.execute_activity(score, model_path, start_to_close_timeout=timedelta(seconds=30))

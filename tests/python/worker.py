@@ -20,6 +20,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
 from mltrace_temporal import MltraceInterceptor, MltraceOptions, WriterOptions, add_output, component
+from pyactivities import score
 from pyworkflows import (
     Cancelling,
     Chain,
@@ -28,6 +29,7 @@ from pyworkflows import (
     Many,
     PythonCallsTypescript,
     PythonPipeline,
+    Scoring,
     Slow,
     TrainingChild,
     WithLocalActivity,
@@ -102,7 +104,7 @@ async def main() -> None:
             client,
             task_queue=task_queue,
             identity=name,
-            activities=[featurize, train, step, slow_step, wait_for_cancel, stall_once],
+            activities=[featurize, train, step, slow_step, wait_for_cancel, stall_once, score],
             workflows=[
                 PythonPipeline,
                 TrainingChild,
@@ -114,6 +116,7 @@ async def main() -> None:
                 WithLocalActivity,
                 Chain,
                 ChainParent,
+                Scoring,
             ],
             activity_executor=executor,
             interceptors=[mltrace],

@@ -385,7 +385,9 @@ def _error_of(attempt: _Attempt) -> dict[str, str]:
     kind = type(error).__name__
     if isinstance(error, temporalio.exceptions.ApplicationError) and error.type:
         kind = error.type
-    return {"message": redact_text(str(error)), "type": kind}
+    # A Temporal failure's str() starts with its type ("GpuLost: ..."); the message alone, as TypeScript.
+    message = error.message if isinstance(error, temporalio.exceptions.FailureError) else str(error)
+    return {"message": redact_text(message), "type": kind}
 
 
 class _ActivityInbound(ActivityInboundInterceptor):
