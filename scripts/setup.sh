@@ -59,8 +59,9 @@ make_venv "$TOOLS/openlineage-venv" tools/openlineage-requirements.txt tools/ope
 make_venv "$TOOLS/python-venv" python/requirements.txt python/constraints.txt "temporalio, psycopg, pytest"
 # The package from its folder, reinstalled whenever its files change (not editable: .tools may be
 # shared by several checkouts).
-py_stamp=$(find python/mltrace-temporal -type f \( -name '*.py' -o -name '*.toml' -o -name '*.typed' -o -name '*.md' \) \
-  -not -path '*/__pycache__/*' -not -path '*/build/*' -not -path '*.egg-info/*' | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-16)
+# -L: redaction.json is a link to packages/core's.
+py_stamp=$(find -L python/mltrace-temporal -type f \( -name '*.py' -o -name '*.toml' -o -name '*.typed' -o -name '*.md' -o -name '*.json' \) \
+  -not -path '*/.*/*' -not -path '*/__pycache__/*' -not -path '*/build/*' -not -path '*.egg-info/*' | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-16)
 if [ "$(cat "$TOOLS/python-venv/.mltrace-package-stamp" 2>/dev/null)" != "$py_stamp" ]; then
   step "installing python/mltrace-temporal into $TOOLS/python-venv"
   log=$TOOLS/python-venv.package.log

@@ -1,7 +1,8 @@
 /**
  * `npm run bench -- python-worker`: a Python worker's CPU per activity attempt with no
- * interceptor, with temporalio.contrib.opentelemetry's, and with mltrace's (writing to a real
- * PostgreSQL), side by side in one Python process (bench.py), interleaved rounds, medians.
+ * interceptor, with temporalio.contrib.opentelemetry's, with mltrace's (writing to a real
+ * PostgreSQL), and with mltrace's while its store is down (spooling), side by side in one Python
+ * process (bench.py), interleaved rounds, medians; and the wall time per attempt.
  * Writes bench/results/python-worker.{md,json}.
  */
 import { execFile } from 'node:child_process';
@@ -25,7 +26,14 @@ async function main(): Promise<void> {
     const database = await createTestDatabase(postgres.adminUrl, { prefix: 'mltrace_bench' });
     const store = await openStore({ url: database.url }); // migrates
     await store.close();
-    await run(python, [script, temporal.address, database.url, json], { maxBuffer: 1 << 24 });
+    // This checkout's package first (the venv's copy may come from another checkout sharing .tools).
+    const PYTHONPATH = [join(root, 'python', 'mltrace-temporal', 'src'), process.env.PYTHONPATH]
+      .filter(Boolean)
+      .join(':');
+    await run(python, [script, temporal.address, database.url, json], {
+      maxBuffer: 1 << 24,
+      env: { ...process.env, PYTHONPATH },
+    });
     const figures = JSON.parse(await readFile(json, 'utf8')) as Record<string, number>;
     const { stdout: commit } = await run('git', ['rev-parse', '--short', 'HEAD'], { cwd: root });
     const md = [
@@ -40,6 +48,13 @@ async function main(): Promise<void> {
       `| none | ${figures.cpu_us_per_attempt_none} | 1.000 |`,
       `| OpenTelemetry (TracingInterceptor, SDK provider, in-memory export) | ${figures.cpu_us_per_attempt_otel} | ${figures.ratio_otel_vs_none} |`,
       `| mltrace (PostgreSQL) | ${figures.cpu_us_per_attempt_mltrace} | ${figures.ratio_mltrace_vs_none} |`,
+      `| mltrace, its store down (every write refused, records spooled) | ${figures.cpu_us_per_attempt_mltrace_store_down} | ${figures.ratio_mltrace_store_down_vs_none} |`,
+      '',
+      '| wall time per attempt (workflow of 200 sequential activities) | ms | vs none |',
+      '| --- | ---: | ---: |',
+      `| none | ${figures.wall_ms_per_attempt_none} | 1.000 |`,
+      `| mltrace (PostgreSQL) | ${figures.wall_ms_per_attempt_mltrace} | ${figures.ratio_wall_mltrace_vs_none} |`,
+      `| mltrace, its store down | ${figures.wall_ms_per_attempt_mltrace_store_down} | ${figures.ratio_wall_mltrace_store_down_vs_none} |`,
       '',
       `Added CPU per attempt: mltrace ${figures.added_cpu_us_mltrace} µs, OpenTelemetry ${figures.added_cpu_us_otel} µs (ratio mltrace/otel of totals ${figures.ratio_mltrace_vs_otel}).`,
       '',

@@ -78,7 +78,8 @@ describe('a TypeScript workflow calling activities on a Python worker', () => {
       expect(featurize.metadata).toMatchObject({ language: 'python', pipelineRun: { workflowId } });
       const failed = await store.run(`${prefix}/2/1`);
       expect(failed).toMatchObject({ component: 'training', status: 'failed', attempt: 1 });
-      expect(failed.error?.type).toBe('GpuLost');
+      // The message alone, as the TypeScript plugin records it (not str()'s "GpuLost: ..."), redacted.
+      expect(failed.error).toEqual({ message: 'the GPU went away (token=[REDACTED])', type: 'GpuLost' });
       expect(JSON.stringify(failed)).not.toContain('abc123def456');
       const trained = await store.run(`${prefix}/2/2`);
       expect(trained).toMatchObject({ component: 'training', status: 'succeeded', attempt: 2 });

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { type LineageStore, openStore } from '@mltrace/store';
 import { repoRoot, testDatabaseUrl } from '@mltrace/test-helpers';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PYTHON } from './python-worker.js';
+import { PYTHON, pythonEnv } from './python-worker.js';
 
 const run = promisify(execFile);
 const PACKAGE = join(repoRoot(), 'python', 'mltrace-temporal');
@@ -31,6 +31,7 @@ describe('the Python package', () => {
   it('passes its own pytest units', async () => {
     const { stdout } = await run(PYTHON, ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', 'tests'], {
       cwd: PACKAGE,
+      env: pythonEnv(process.env),
     });
     expect(stdout).toMatch(/\d+ passed/);
     expect(stdout).not.toMatch(/failed|error/);
@@ -43,7 +44,7 @@ describe('the Python package', () => {
     const base = await mkdtemp(join(tmpdir(), 'mltrace-py-'));
     cleanup.push(() => rm(base, { recursive: true, force: true }));
     const { stdout } = await run(PYTHON, [WRITE, base], {
-      env: { ...process.env, MLTRACE_DATABASE_URL: url },
+      env: pythonEnv({ ...process.env, MLTRACE_DATABASE_URL: url }),
     });
     expect(stdout.trim()).toBe('2');
     await expectChain(store, base);
@@ -57,7 +58,7 @@ describe('the Python package', () => {
     cleanup.push(() => store.close());
     const { MLTRACE_DATABASE_URL: _unused, ...rest } = process.env;
     const env = { ...rest, MLTRACE_HOME: home };
-    const { stdout } = await run(PYTHON, [WRITE, home], { env });
+    const { stdout } = await run(PYTHON, [WRITE, home], { env: pythonEnv(env) });
     expect(stdout.trim()).toBe('2');
     await expectChain(store, home);
   });

@@ -1,13 +1,18 @@
 """A real Python activity worker for the cross-language tests: featurize (sync, in a thread pool)
-and train (async; its first attempt fails, so a retry is recorded). The interceptor writes to
-the store the environment names. Arguments: Temporal address, task queue. Prints `ready` once
-polling; stops on SIGTERM after flushing the lineage queue."""
+and train (async; its first attempt fails, so a retry is recorded), and the activities of the
+plugin's behaviour tests (step, slow_step, wait_for_cancel, stall_once). The interceptor writes to
+the store the environment names. Arguments: Temporal address, task queue, and optionally the
+worker's name (kept in each run's metadata). Prints `ready` once polling; stops on SIGTERM after
+flushing the lineage queue, printing `stats {json}` (the writer's counts)."""
 
 import asyncio
 import concurrent.futures
+import dataclasses
+import json
 import os
 import signal
 import sys
+import time
 
 from temporalio import activity
 from temporalio.client import Client
@@ -15,7 +20,20 @@ from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
 from mltrace_temporal import MltraceInterceptor, MltraceOptions, WriterOptions, add_output, component
-from pyworkflows import PythonCallsTypescript, PythonPipeline, TrainingChild
+from pyactivities import score
+from pyworkflows import (
+    Cancelling,
+    Chain,
+    ChainParent,
+    HeartbeatTimeout,
+    Many,
+    PythonCallsTypescript,
+    PythonPipeline,
+    Scoring,
+    Slow,
+    TrainingChild,
+    WithLocalActivity,
+)
 
 
 @activity.defn
@@ -38,27 +56,76 @@ async def train(features_path: str, out_dir: str) -> str:
     return model
 
 
+@activity.defn
+async def step(i: int) -> int:
+    """A trivial step (load, local-activity and continue-as-new tests)."""
+    return i + 1
+
+
+@activity.defn
+def slow_step(i: int, ms: int) -> str:
+    """Sleeps (in the thread pool), then names the part it wrote."""
+    time.sleep(ms / 1000)
+    return f"s3://bucket/parts/part-{i}.parquet"
+
+
+@activity.defn
+async def wait_for_cancel() -> str:
+    """Heartbeats until cancelled (cancellation reaches activities through heartbeats)."""
+    while True:
+        activity.heartbeat()
+        await asyncio.sleep(0.1)
+
+
+@activity.defn
+async def stall_once() -> str:
+    """Attempt 1 stops heartbeating past its heartbeat timeout, then heartbeats again: the server
+    has timed it out and retried it, so the SDK cancels it. Later attempts succeed."""
+    activity.heartbeat()
+    if activity.info().attempt == 1:
+        timeout = activity.info().heartbeat_timeout
+        await asyncio.sleep(3 * (timeout.total_seconds() if timeout else 1))
+        while True:
+            activity.heartbeat()
+            await asyncio.sleep(0.1)
+    return "recovered"
+
+
 async def main() -> None:
     address, task_queue = sys.argv[1], sys.argv[2]
+    name = sys.argv[3] if len(sys.argv) > 3 else "python-test-worker"
     client = await Client.connect(address)
     # A short replay period, so a test sees the spool replayed soon after the store is back.
-    mltrace = MltraceInterceptor(MltraceOptions(worker="python-test-worker", writer=WriterOptions(spool_replay_interval=0.5, max_attempts=2)))
+    mltrace = MltraceInterceptor(MltraceOptions(worker=name, writer=WriterOptions(spool_replay_interval=0.5, max_attempts=2)))
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as executor:
         worker = Worker(
             client,
             task_queue=task_queue,
-            activities=[featurize, train],
-            workflows=[PythonPipeline, TrainingChild, PythonCallsTypescript],
+            identity=name,
+            activities=[featurize, train, step, slow_step, wait_for_cancel, stall_once, score],
+            workflows=[
+                PythonPipeline,
+                TrainingChild,
+                PythonCallsTypescript,
+                Many,
+                Slow,
+                Cancelling,
+                HeartbeatTimeout,
+                WithLocalActivity,
+                Chain,
+                ChainParent,
+                Scoring,
+            ],
             activity_executor=executor,
             interceptors=[mltrace],
         )
         async with worker:
             print("ready", flush=True)
             await stop.wait()
-        print(f"stats {mltrace.stats()}", flush=True)
     mltrace.close()
+    print(f"stats {json.dumps(dataclasses.asdict(mltrace.stats()))}", flush=True)
 
 
 if __name__ == "__main__":

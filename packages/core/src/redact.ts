@@ -1,3 +1,4 @@
+import rules from './redaction.json' with { type: 'json' };
 import type { ComponentRunInput, PointerInput, PromotionDecisionInput } from './types.js';
 
 /**
@@ -16,36 +17,20 @@ import type { ComponentRunInput, PointerInput, PromotionDecisionInput } from './
  */
 
 /** The replacement of a redacted value. */
-export const REDACTED = '[REDACTED]';
+export const REDACTED: string = rules.replacement;
 
-const SECRET_KEY_PARTS = [
-  'password',
-  'passwd',
-  'passphrase',
-  'secret',
-  'token',
-  'apikey',
-  'authorization',
-  'credential',
-  'privatekey',
-  'accesskey',
-  'sessionkey',
-  'cookie',
-];
-const SECRET_KEY_EXACT = new Set([
-  'auth',
-  'pwd',
-  'sig',
-  'pass',
-  'xamzsignature',
-  'xamzcredential',
-  'xmlflowsignature',
-  'xhubsignature',
-  'xhubsignature256',
-]);
+// The policy's data (key words, patterns) lives in redaction.json, which the Python package
+// reads too: one source for both languages, the logic around it written once in each.
+type PatternName = keyof typeof rules.patterns;
+const pattern = (name: PatternName, global = false): RegExp => {
+  const { source, flags } = rules.patterns[name];
+  return new RegExp(source, global ? `${flags}g` : flags);
+};
+
+const SECRET_KEY_PARTS: readonly string[] = rules.secretKeyParts;
+const SECRET_KEY_EXACT: ReadonlySet<string> = new Set(rules.secretKeyExact);
 /** Keys that contain a secret word but count things (LLM token budgets, tokenizers). */
-const NOT_SECRET_KEY =
-  /tokenizer|(max|min|num|total|input|output|prompt|completion)tokens?|tokens?(count|limit|used|len|length)$/;
+const NOT_SECRET_KEY = pattern('notSecretKey');
 
 const squash = (key: string) => key.toLowerCase().replace(/[^a-z0-9]/g, '');
 
@@ -60,19 +45,21 @@ export function isSecretKey(key: string): boolean {
  * `name = value`, `name: value`, `"name": "value"`; the name is checked by {@link isSecretKey}.
  * Every repetition is bounded, so the scan stays linear on long unbroken text.
  */
-const ASSIGNMENT =
-  /(["'`]?)\b([A-Za-z0-9_.-]{1,128})\1([ \t]{0,8}(?::=|=|:)[ \t]{0,8})(?:(["'`])((?:(?!\4)[^\\\n]|\\.){1,4096}?)\4|([^\s,;&"'`(){}[\]<>]{1,4096}))/g;
+const ASSIGNMENT = pattern('assignment', true);
 /** Unquoted values left alone: identifiers and member chains in code (`token = getToken()`). */
-const CODE_VALUE = /^(?:[A-Za-z_$][A-Za-z_$]*(?:\.[A-Za-z_$][\w$]*)*|null|none|true|false|undefined)$/i;
-const PEM = /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)/g;
-const BEARER = /\b(bearer)(\s+)[A-Za-z0-9._~+/=-]{8,}/gi;
-const TOKEN = /\b(token)(\s+)(?=[A-Za-z._~+/=-]*[0-9])[A-Za-z0-9._~+/=-]{12,}/gi;
-const BASIC = /\b(basic)(\s+)(?=[A-Za-z0-9+/]*[0-9+/=])[A-Za-z0-9+/]{12,}={0,2}/gi;
-const JWT = /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g;
-const KNOWN_TOKENS =
-  /\b(?:(?:AKIA|ASIA)[A-Z0-9]{16}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|glpat-[A-Za-z0-9_-]{20,}|xox[abprs]-[A-Za-z0-9-]{10,}|sk-[A-Za-z0-9_-]{20,})\b/g;
-const URI_USERINFO = /\b([a-z][a-z0-9+.-]{0,31}:\/\/)([^\s/?#@]{1,512})@/gi;
-const SECRET_PARAM = /([?&;])([^=&\s#;?]{1,128})=([^&\s#;]*)/g;
+const CODE_VALUE = pattern('codeValue');
+const PEM = pattern('pem', true);
+const BEARER = pattern('bearer', true);
+const TOKEN = pattern('token', true);
+const BASIC = pattern('basic', true);
+const JWT = pattern('jwt', true);
+const KNOWN_TOKENS = pattern('knownTokens', true);
+const URI_USERINFO = pattern('uriUserinfo', true);
+const SECRET_PARAM = pattern('secretParam', true);
+const URI_PARTS = pattern('uriParts');
+const PLAIN_USER = pattern('plainUser');
+const TOKEN_PREFIX = pattern('tokenPrefix');
+const SIGNATURE_PARAM = pattern('signatureParam');
 
 function redactAssignment(
   match: string,
@@ -100,10 +87,7 @@ function redactAssignment(
 
 /** Userinfo that is only a plain, short user name (`git@`, `alice@`), not a credential. */
 function plainUser(userinfo: string): boolean {
-  return (
-    /^[A-Za-z_][A-Za-z0-9._-]{0,31}$/.test(userinfo) &&
-    !/^(?:AKIA|ASIA|gh[pousr]_|github_pat_|glpat-|xox)/.test(userinfo)
-  );
+  return PLAIN_USER.test(userinfo) && !TOKEN_PREFIX.test(userinfo);
 }
 
 /** Query parameters that carry credentials or a signature (dropped from pointers, redacted in text). */
@@ -114,7 +98,7 @@ function secretParam(name: string): boolean {
   } catch {
     // keep the raw name
   }
-  return isSecretKey(decoded) || /^x-(amz|goog)-/i.test(decoded);
+  return isSecretKey(decoded) || SIGNATURE_PARAM.test(decoded);
 }
 
 /**
@@ -147,7 +131,7 @@ export function redactText(text: string): string {
  * with and without them. Anything else is returned unchanged.
  */
 export function stripUriCredentials(uri: string): string {
-  const parts = /^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)([^/?#]*)(.*)$/s.exec(uri);
+  const parts = URI_PARTS.exec(uri);
   if (!parts) return uri;
   const [, prefix = '', authority = '', rest = ''] = parts;
   const at = authority.lastIndexOf('@');

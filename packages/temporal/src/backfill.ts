@@ -63,7 +63,10 @@ export interface BackfillResult {
   activities: number;
   /** Runs that were missing and were written. */
   created: number;
-  /** Runs whose state was not final in the store (running, pending) and was completed from history. */
+  /**
+   * Runs whose state was not final in the store (running, pending) and was completed from history:
+   * final attempts, and the attempt before a retry when its worker died with it.
+   */
   updated: number;
   /** Runs already in the store in their final state. */
   unchanged: number;
@@ -115,6 +118,8 @@ interface HistoryActivity {
   status: RunStatus | undefined;
   result?: unknown;
   error?: { message: string; type?: string };
+  /** The failure of the attempt before the final one (the final attempt's started event has it). */
+  previousFailure?: { message: string; type?: string };
 }
 
 interface WorkflowRunInfo {
@@ -223,6 +228,12 @@ export function readHistory(
       if (activity) {
         activity.attempt = activityStarted.attempt ?? 1;
         activity.startedAt = time;
+        const last = activityStarted.lastFailure;
+        if (last && activity.attempt > 1) {
+          activity.previousFailure = last.timeoutFailureInfo
+            ? { ...failureOf(last), type: 'TimeoutFailure' }
+            : failureOf(last);
+        }
       }
       continue;
     }
@@ -292,12 +303,23 @@ export function readHistory(
   return info;
 }
 
+async function runIfAny(store: LineageStore, runKey: string) {
+  try {
+    return await store.run(runKey);
+  } catch (error) {
+    if (!(error instanceof NotFoundError)) throw error;
+    return undefined;
+  }
+}
+
 /**
  * Rebuilds missing ComponentRuns from Temporal's event histories, the source of truth: for every
  * activity execution in the selected workflows (final attempt; local activities from their
  * markers), writes the run if the store lacks it, and completes it if the store only has it as
- * `running` or `pending`. Idempotent by run key; runs already final are left as they are (the
- * worker's record is richer: code, git commit, earlier attempts). Arguments and results are
+ * `running` or `pending`; an attempt before a retry that the store still has as `running` (its
+ * worker died with it) becomes `failed` with the failure the retry names. Idempotent by run key;
+ * runs already final are left as they are (the worker's record is richer: code, git commit,
+ * earlier attempts). Arguments and results are
  * decoded with the default payload converter for pointer discovery.
  *
  * @example
@@ -375,11 +397,36 @@ export async function backfill(options: BackfillOptions): Promise<BackfillResult
         activityId: activity.activityId,
         attempt: activity.attempt,
       });
-      let existing: Awaited<ReturnType<LineageStore['run']>> | undefined;
-      try {
-        existing = await store.run(runKey);
-      } catch (error) {
-        if (!(error instanceof NotFoundError)) throw error;
+      const existing = await runIfAny(store, runKey);
+      if (activity.previousFailure && activity.attempt > 1) {
+        // The attempt before a retry, left running by a worker that died with it (SIGKILL, a
+        // lost machine): the history's retry says how it ended.
+        const previousKey = temporalRunKey({
+          namespace,
+          workflowId: run.workflowId,
+          runId: run.runId,
+          activityId: activity.activityId,
+          attempt: activity.attempt - 1,
+        });
+        const previous = await runIfAny(store, previousKey);
+        if (previous && (previous.status === 'running' || previous.status === 'pending')) {
+          const endedAt = activity.startedAt ?? previous.startedAt;
+          records.push({
+            runKey: previousKey,
+            component: previous.component,
+            source: 'temporal',
+            status: 'failed',
+            startedAt: previous.startedAt,
+            endedAt: new Date(Math.max(endedAt.getTime(), previous.startedAt.getTime())),
+            attempt: activity.attempt - 1,
+            workflow: previous.workflow,
+            metadata: { backfilled: true },
+            inputs: [],
+            outputs: [],
+            error: activity.previousFailure,
+          });
+          result.updated++;
+        }
       }
       if (existing && existing.status !== 'running' && existing.status !== 'pending') {
         result.unchanged++;

@@ -41,6 +41,14 @@ export interface PostgresServer {
   logFile: string | undefined;
   /** Stops the server and deletes its data; a no-op for an external server. Idempotent. */
   stop(): Promise<void>;
+  /**
+   * Shuts the server down (a fast shutdown: clients are disconnected, new connections refused)
+   * and keeps its data, for outage tests; {@link PostgresServer.startAgain} brings it back.
+   * @throws {Error} for an external server, which the tests must not stop
+   */
+  shutDown(): Promise<void>;
+  /** Starts a server that {@link PostgresServer.shutDown} stopped, on the same port and data. */
+  startAgain(): Promise<void>;
 }
 
 /** A fresh database made by {@link createTestDatabase}. */
@@ -124,7 +132,19 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       );
     }
     const stop = async () => {};
-    return { adminUrl: externalUrl, external: true, logFile: undefined, stop };
+    const refuse = async () => {
+      throw new Error(
+        `${SERVICE}: an external server (MLTRACE_TEST_DATABASE_URL) is never stopped by the tests`,
+      );
+    };
+    return {
+      adminUrl: externalUrl,
+      external: true,
+      logFile: undefined,
+      stop,
+      shutDown: refuse,
+      startAgain: refuse,
+    };
   }
 
   const [binaries, owner, port] = await Promise.all([embeddedBinaries(), serverUser(), freePort()]);
@@ -163,47 +183,63 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     );
   }
 
-  const proc = await startManagedProcess({
-    name: SERVICE,
-    command: binaries.postgres,
-    args: [
-      '-D',
-      dataDir,
-      '-p',
-      String(port),
-      '-c',
-      'listen_addresses=127.0.0.1',
-      '-c',
-      'unix_socket_directories=',
-      '-c',
-      'fsync=off',
-      '-c',
-      'synchronous_commit=off',
-      '-c',
-      'full_page_writes=off',
-      '-c',
-      'max_connections=200',
-      ...(options.extraArgs ?? []),
-    ],
-    env,
-    dir,
-    removeDirOnExit: true,
-    ...(owner ?? {}),
-    // SIGTERM is a "smart" shutdown that waits for clients to disconnect; SIGINT is "fast".
-    stopSignal: 'SIGINT',
-  });
+  const launch = () =>
+    startManagedProcess({
+      name: SERVICE,
+      command: binaries.postgres,
+      args: [
+        '-D',
+        dataDir,
+        '-p',
+        String(port),
+        '-c',
+        'listen_addresses=127.0.0.1',
+        '-c',
+        'unix_socket_directories=',
+        '-c',
+        'fsync=off',
+        '-c',
+        'synchronous_commit=off',
+        '-c',
+        'full_page_writes=off',
+        '-c',
+        'max_connections=200',
+        ...(options.extraArgs ?? []),
+      ],
+      env,
+      dir,
+      removeDirOnExit: true,
+      ...(owner ?? {}),
+      // SIGTERM is a "smart" shutdown that waits for clients to disconnect; SIGINT is "fast".
+      stopSignal: 'SIGINT',
+    });
   const adminUrl = `postgres://${user}:${password}@127.0.0.1:${port}/postgres`;
-  try {
-    await proc.waitUntil(() => ping(adminUrl, 2), { timeoutMs, what: `select 1 on 127.0.0.1:${port}` });
-  } catch (error) {
-    await proc.stop();
-    throw error;
-  }
+  let proc = await launch();
+  const ready = async () => {
+    try {
+      await proc.waitUntil(() => ping(adminUrl, 2), { timeoutMs, what: `select 1 on 127.0.0.1:${port}` });
+    } catch (error) {
+      await proc.stop();
+      throw error;
+    }
+  };
+  await ready();
+  let down = false;
   const stop = async () => {
     await proc.stop();
     await removeDir(dir);
   };
-  return { adminUrl, external: false, logFile: proc.logFile, stop };
+  const shutDown = async () => {
+    down = true;
+    await proc.stop();
+  };
+  const startAgain = async () => {
+    if (!down) return;
+    down = false;
+    proc = await launch();
+    await ready();
+  };
+  return { adminUrl, external: false, logFile: proc.logFile, stop, shutDown, startAgain };
 }
 
 /** Options of {@link createTestDatabase}. */

@@ -132,3 +132,29 @@ def test_drops_beyond_the_bounded_queue_and_counts_them(tmp_path) -> None:
     assert writer.stats().dropped == 3
     writer.close()
     assert len(store.rows) == 5
+
+
+def test_names_the_end_of_an_attempt_as_the_typescript_plugin_does() -> None:
+    import asyncio
+    from typing import Any
+
+    from temporalio.exceptions import ApplicationError
+
+    from mltrace_temporal.interceptor import _Attempt, _error_of, _status_of
+
+    def ended(status: str, error: BaseException, reason: str | None) -> dict[str, str]:
+        info: Any = None
+        attempt = _Attempt(info=info, fn=None, args=[], header=None, started_at=0.0, worker=None)
+        attempt.status, attempt.error, attempt.cancel_reason = status, error, reason
+        return _error_of(attempt)
+
+    cancelled = asyncio.CancelledError()
+    assert _status_of(cancelled, "CANCELLED") == "cancelled"
+    assert ended("cancelled", cancelled, "CANCELLED") == {"message": "CANCELLED", "type": "CancelledFailure"}
+    # The server dropped the attempt (a missed heartbeat): a failure of that attempt, retried.
+    for reason in ("TIMED_OUT", "NOT_FOUND"):
+        assert _status_of(cancelled, reason) == "failed"
+        assert ended("failed", cancelled, reason)["type"] == "TimeoutFailure"
+    failure = ApplicationError("bad input (password=hunter2)", type="BadInput")
+    assert _status_of(failure, None) == "failed"
+    assert ended("failed", failure, None) == {"message": f"bad input (password={REDACTED})", "type": "BadInput"}

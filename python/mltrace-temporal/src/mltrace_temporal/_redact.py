@@ -1,8 +1,10 @@
 """The store's one redaction policy (packages/core/src/redact.ts), for records written from Python.
 
 The TypeScript store applies it in its `logRuns` wrapper, before `mltrace_log_runs`; Python calls
-that database function directly, so it applies the same policy first. The patterns are the same
-regular expressions; test_redact.py checks them against the cases of the TypeScript tests.
+that database function directly, so it applies the same policy first. Its data (the secret key
+words, every pattern) is core's `redaction.json`, read here from the package (in this repository a
+link to packages/core/src/redaction.json): one source for both languages; the few lines of logic
+around the patterns follow redact.ts.
 Also the interceptor's previews (packages/temporal/src/sanitize.ts): redacted, size-capped copies
 of arguments and results.
 """
@@ -13,41 +15,33 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
+from importlib import resources
 from typing import Any
 from urllib.parse import unquote
 
-REDACTED = "[REDACTED]"
 
-_SECRET_KEY_PARTS = (
-    "password",
-    "passwd",
-    "passphrase",
-    "secret",
-    "token",
-    "apikey",
-    "authorization",
-    "credential",
-    "privatekey",
-    "accesskey",
-    "sessionkey",
-    "cookie",
-)
-_SECRET_KEY_EXACT = frozenset(
-    {
-        "auth",
-        "pwd",
-        "sig",
-        "pass",
-        "xamzsignature",
-        "xamzcredential",
-        "xmlflowsignature",
-        "xhubsignature",
-        "xhubsignature256",
-    }
-)
-_NOT_SECRET_KEY = re.compile(
-    r"tokenizer|(max|min|num|total|input|output|prompt|completion)tokens?|tokens?(count|limit|used|len|length)$"
-)
+def _load_rules() -> dict[str, Any]:
+    text = resources.files(__package__ or "mltrace_temporal").joinpath("redaction.json").read_text(encoding="utf8")
+    rules: dict[str, Any] = json.loads(text)
+    return rules
+
+
+_RULES = _load_rules()
+
+
+def _pattern(name: str) -> re.Pattern[str]:
+    spec = _RULES["patterns"][name]
+    flags = 0
+    for flag in spec["flags"]:
+        flags |= {"i": re.IGNORECASE, "s": re.DOTALL}[flag]
+    return re.compile(spec["source"], flags)
+
+
+REDACTED: str = _RULES["replacement"]
+
+_SECRET_KEY_PARTS: tuple[str, ...] = tuple(_RULES["secretKeyParts"])
+_SECRET_KEY_EXACT = frozenset(_RULES["secretKeyExact"])
+_NOT_SECRET_KEY = _pattern("notSecretKey")
 
 
 def _squash(key: str) -> str:
@@ -103,26 +97,20 @@ def secret_key_test(patterns: Iterable[str | re.Pattern[str]] = DEFAULT_REDACT_K
     return test
 
 
-_ASSIGNMENT = re.compile(
-    r"([\"'`]?)\b([A-Za-z0-9_.-]{1,128})\1([ \t]{0,8}(?::=|=|:)[ \t]{0,8})"
-    r"(?:([\"'`])((?:(?!\4)[^\\\n]|\\.){1,4096}?)\4|([^\s,;&\"'`(){}\[\]<>]{1,4096}))"
-)
-_CODE_VALUE = re.compile(
-    r"^(?:[A-Za-z_$][A-Za-z_$]*(?:\.[A-Za-z_$][\w$]*)*|null|none|true|false|undefined)$", re.I
-)
-_PEM = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)")
-_BEARER = re.compile(r"\b(bearer)(\s+)[A-Za-z0-9._~+/=-]{8,}", re.I)
-_TOKEN = re.compile(r"\b(token)(\s+)(?=[A-Za-z._~+/=-]*[0-9])[A-Za-z0-9._~+/=-]{12,}", re.I)
-_BASIC = re.compile(r"\b(basic)(\s+)(?=[A-Za-z0-9+/]*[0-9+/=])[A-Za-z0-9+/]{12,}={0,2}", re.I)
-_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
-_KNOWN_TOKENS = re.compile(
-    r"\b(?:(?:AKIA|ASIA)[A-Z0-9]{16}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}"
-    r"|glpat-[A-Za-z0-9_-]{20,}|xox[abprs]-[A-Za-z0-9-]{10,}|sk-[A-Za-z0-9_-]{20,})\b"
-)
-_URI_USERINFO = re.compile(r"\b([a-z][a-z0-9+.-]{0,31}://)([^\s/?#@]{1,512})@", re.I)
-_SECRET_PARAM = re.compile(r"([?&;])([^=&\s#;?]{1,128})=([^&\s#;]*)")
-_PLAIN_USER = re.compile(r"^[A-Za-z_][A-Za-z0-9._-]{0,31}$")
-_TOKEN_PREFIX = re.compile(r"^(?:AKIA|ASIA|gh[pousr]_|github_pat_|glpat-|xox)")
+_ASSIGNMENT = _pattern("assignment")
+_CODE_VALUE = _pattern("codeValue")
+_PEM = _pattern("pem")
+_BEARER = _pattern("bearer")
+_TOKEN = _pattern("token")
+_BASIC = _pattern("basic")
+_JWT = _pattern("jwt")
+_KNOWN_TOKENS = _pattern("knownTokens")
+_URI_USERINFO = _pattern("uriUserinfo")
+_SECRET_PARAM = _pattern("secretParam")
+_URI_PARTS = _pattern("uriParts")
+_PLAIN_USER = _pattern("plainUser")
+_TOKEN_PREFIX = _pattern("tokenPrefix")
+_SIGNATURE_PARAM = _pattern("signatureParam")
 
 
 def _plain_user(userinfo: str) -> bool:
@@ -131,7 +119,7 @@ def _plain_user(userinfo: str) -> bool:
 
 def _secret_param(name: str) -> bool:
     decoded = unquote(name)
-    return is_secret_key(decoded) or bool(re.match(r"^x-(amz|goog)-", decoded, re.I))
+    return is_secret_key(decoded) or bool(_SIGNATURE_PARAM.search(decoded))
 
 
 def _redact_assignment(match: re.Match[str]) -> str:
@@ -177,9 +165,6 @@ def redact_text(text: str) -> str:
         text,
     )
     return _ASSIGNMENT.sub(_redact_assignment, text)
-
-
-_URI_PARTS = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)([^/?#]*)(.*)$", re.S)
 
 
 def strip_uri_credentials(uri: str) -> str:

@@ -106,6 +106,8 @@ class _Attempt:
     inputs: list[Any] | None = None
     outputs: list[Any] | None = None
     metadata: dict[str, Any] | None = None
+    cancel_reason: str | None = None
+    """Why the attempt was cancelled, in the TypeScript SDK's words (CANCELLED, TIMED_OUT...)."""
 
 
 _current: contextvars.ContextVar[_Attempt | None] = contextvars.ContextVar("mltrace_attempt", default=None)
@@ -286,6 +288,8 @@ class MltraceInterceptor(Interceptor):
                 metadata["result"] = self._preview(attempt.result)
         if final and attempt.metadata:
             metadata["extra"] = self._preview(attempt.metadata)
+        if attempt.cancel_reason:
+            metadata["cancelReason"] = attempt.cancel_reason
         workflow: dict[str, Any] = {"namespace": info.namespace, "taskQueue": info.task_queue}
         if info.workflow_id:
             workflow["workflowId"] = info.workflow_id
@@ -370,11 +374,20 @@ class MltraceInterceptor(Interceptor):
 def _error_of(attempt: _Attempt) -> dict[str, str]:
     error = attempt.error
     if attempt.status == "cancelled":
-        return {"message": redact_text(str(error) or "CANCELLED"), "type": "CancelledFailure"}
+        return {"message": redact_text(attempt.cancel_reason or "CANCELLED"), "type": "CancelledFailure"}
+    if attempt.cancel_reason in _SERVER_DROPPED:
+        # The server timed the attempt out (a missed heartbeat, start-to-close) and will retry it.
+        return {
+            "message": f"the server timed this attempt out ({attempt.cancel_reason}): a missed heartbeat or"
+            " its start-to-close timeout; Temporal retries it as the next attempt",
+            "type": "TimeoutFailure",
+        }
     kind = type(error).__name__
     if isinstance(error, temporalio.exceptions.ApplicationError) and error.type:
         kind = error.type
-    return {"message": redact_text(str(error)), "type": kind}
+    # A Temporal failure's str() starts with its type ("GpuLost: ..."); the message alone, as TypeScript.
+    message = error.message if isinstance(error, temporalio.exceptions.FailureError) else str(error)
+    return {"message": redact_text(message), "type": kind}
 
 
 class _ActivityInbound(ActivityInboundInterceptor):
@@ -391,7 +404,8 @@ class _ActivityInbound(ActivityInboundInterceptor):
         try:
             result = await super().execute_activity(input)
         except BaseException as error:
-            self._root.finish(attempt, _status_of(error), None, error)
+            attempt.cancel_reason = _cancel_reason()
+            self._root.finish(attempt, _status_of(error, attempt.cancel_reason), None, error)
             raise
         finally:
             _current.reset(token)
@@ -399,11 +413,38 @@ class _ActivityInbound(ActivityInboundInterceptor):
         return result
 
 
-def _status_of(error: BaseException) -> str:
+_SERVER_DROPPED = ("TIMED_OUT", "NOT_FOUND")
+"""Cancellation reasons that mean the server no longer waits for the attempt: it failed."""
+
+
+def _cancel_reason() -> str | None:
+    """The attempt's cancellation reason, in the TypeScript SDK's words; None when not cancelled."""
+    try:
+        details = temporalio.activity.cancellation_details()
+    except RuntimeError:
+        return None
+    if details is None:
+        return None
+    for flag, reason in (
+        (details.cancel_requested, "CANCELLED"),
+        (details.timed_out, "TIMED_OUT"),
+        (details.not_found, "NOT_FOUND"),
+        (details.paused, "PAUSED"),
+        (details.reset, "RESET"),
+        (details.worker_shutdown, "WORKER_SHUTDOWN"),
+    ):
+        if flag:
+            return reason
+    return "CANCELLED"
+
+
+def _status_of(error: BaseException, cancel_reason: str | None) -> str:
     if type(error).__name__ == "_CompleteAsyncError":
         return "pending"
+    if cancel_reason in _SERVER_DROPPED:
+        return "failed"
     if isinstance(error, (asyncio.CancelledError, temporalio.exceptions.CancelledError)):
         return "cancelled"
-    if temporalio.activity.in_activity() and temporalio.activity.is_cancelled():
+    if cancel_reason is not None:
         return "cancelled"
     return "failed"

@@ -168,8 +168,11 @@ def log_runs_arguments(rows: Sequence[Mapping[str, Any]]) -> tuple[list[dict[str
                     p = index[key] = len(pointers)
                 side.append({"r": r, "p": p})
         out_rows.append({k: v for k, v in run.items() if k not in ("inputs", "outputs")})
-    dumps = lambda value: json.dumps(value, separators=(",", ":"))  # noqa: E731
-    return runs, [dumps(out_rows), dumps(pointers), dumps(outputs), dumps(inputs), "[]"]
+    return runs, [_dumps(out_rows), _dumps(pointers), _dumps(outputs), _dumps(inputs), "[]"]
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
 
 
 _SQL = (
