@@ -26,6 +26,7 @@ import { createMltracePlugin, setupSearchAttributes } from '@mltrace/temporal';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { createTripsRepo, type TripsRepo } from './data-repo.js';
+import { startPythonWorker } from './python-worker.js';
 import { type Service, startMlflow, startTemporal } from './services.js';
 import { type TaxiParams, taxiRetrainingInput } from './taxi.js';
 import { createTaxiWorker } from './worker.js';
@@ -233,6 +234,23 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running.catch(() => {});
     });
+    // Training and evaluation run in Python (scikit-learn), on a worker of their own.
+    const pythonTaskQueue = `${taskQueue}-python`;
+    const python = await step(
+      startPythonWorker({
+        temporalAddress: temporal.address,
+        taskQueue: pythonTaskQueue,
+        trackingUri: mlflowServer.address,
+        workDir: join(demoDir, 'work'),
+        home,
+        logFile: join(demoDir, 'python-worker.log'),
+        env,
+      }),
+    );
+    cleanups.push(() => python.stop());
+    out(
+      `  Python worker  train_taxi_model, evaluate_taxi_model (scikit-learn) on ${pythonTaskQueue} (log ${shown(python.logFile)})`,
+    );
 
     const runs: DemoResult['runs'] = [];
     const months = [
@@ -251,7 +269,13 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
           client,
           taskQueue,
           workflowId,
-          input: taxiRetrainingInput({ repo: repo.dir, rev: month.rev, model, params: options.params ?? {} }),
+          input: taxiRetrainingInput({
+            repo: repo.dir,
+            rev: month.rev,
+            model,
+            params: options.params ?? {},
+            pythonTaskQueue,
+          }),
         }),
       );
       // Under the abort signal, the long poll for the result stops with the demo (no poll
@@ -264,6 +288,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       out(
         `  data       ${result.data.uri}@${result.data.version} (commit ${result.data.commit.slice(0, 12)})`,
       );
+      out(`  trained    in Python (scikit-learn), MLflow run ${result.trainingRunId}`);
       out(`  candidate  ${result.candidate.uri}  ${metricsText(d.metrics.candidate)}`);
       if (result.champion && d.metrics.champion) {
         out(`  champion   ${result.champion.uri}  ${metricsText(d.metrics.champion)}`);
@@ -283,6 +308,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     }
 
     await plugin.writer.flush();
+    // The Python worker's lineage too: it flushes on SIGTERM, and has nothing left to run.
+    await step(python.stop());
     const explanation = await step(
       explainAlias({ store: lineage, uri: `models:/${model}@champion`, mlflow }),
     );
@@ -332,10 +359,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
           signal.addEventListener('abort', () => resolveWait(), { once: true }),
         );
     } else {
-      look(
-        'the web UIs (mltrace, Temporal, MLflow)',
-        'mltrace-demo --serve (keeps the servers up until Ctrl-C)',
-      );
+      look('the web UIs (mltrace, Temporal, MLflow)', 'npm run demo -- --serve (keeps the servers up until Ctrl-C)');
     }
     return {
       runs,
