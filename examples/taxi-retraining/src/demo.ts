@@ -359,7 +359,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
           signal.addEventListener('abort', () => resolveWait(), { once: true }),
         );
     } else {
-      look('the web UIs (mltrace, Temporal, MLflow)', 'npm run demo -- --serve (keeps the servers up until Ctrl-C)');
+      look(
+        'the web UIs (mltrace, Temporal, MLflow)',
+        'npm run demo -- --serve (keeps the servers up until Ctrl-C)',
+      );
     }
     return {
       runs,

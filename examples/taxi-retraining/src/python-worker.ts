@@ -38,6 +38,8 @@ export interface PythonWorker {
   logFile: string;
   /** SIGTERM, then waits for the exit (the lineage flushed); SIGKILL after `timeoutMs`. Idempotent. */
   stop(timeoutMs?: number): Promise<number | null>;
+  /** SIGKILL (no flush: a crash), then waits for the exit. */
+  kill(): Promise<void>;
 }
 
 const running = new Set<ChildProcess>();
@@ -116,5 +118,9 @@ export async function startPythonWorker(options: PythonWorkerOptions): Promise<P
       `the Python worker (${python} ${PYTHON_WORKER_SCRIPT}) did not start; see ${options.logFile}:\n${tail}`,
     );
   }
-  return { pid: child.pid!, logFile: options.logFile, stop };
+  const kill = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+  };
+  return { pid: child.pid!, logFile: options.logFile, stop, kill };
 }

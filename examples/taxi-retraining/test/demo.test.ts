@@ -152,7 +152,9 @@ describe('the taxi retraining demo', () => {
     expect(text).toContain('npm run demo -- --serve');
     expect(text).not.toMatch(/(^|\s)mltrace-demo --serve/);
     expect(text).toMatch(/Python worker {2}train_taxi_model, evaluate_taxi_model \(scikit-learn\)/);
-    expect(text).toContain(`  trained    in Python (scikit-learn), MLflow run ${demo.runs[0]!.result.trainingRunId}`);
+    expect(text).toContain(
+      `  trained    in Python (scikit-learn), MLflow run ${demo.runs[0]!.result.trainingRunId}`,
+    );
   });
 
   it('trains and evaluates in Python (scikit-learn, on its own task queue), and the trace crosses the language boundary both ways without a gap', async () => {
