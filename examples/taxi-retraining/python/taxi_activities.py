@@ -311,7 +311,7 @@ def evaluate_taxi_model(evaluation: dict[str, Any]) -> dict[str, Any]:
             type="NotFoundError",
             non_retryable=True,
         )
-    saved = joblib.load(path)
+    saved = joblib.load(path)  # a pickle: load models from your own registry only
     columns, rows = read_table(_output(evaluation["context"], "test"))
     x, y = _xy(columns, rows, list(saved["features"]))
     metrics = metrics_of(saved["pipeline"], float(saved["threshold"]), x, y)

@@ -1,10 +1,11 @@
 /**
  * The main job: the taxi retraining demo, end to end, on embedded defaults. It starts a Temporal
  * dev server and an MLflow server of its own (or uses `TEMPORAL_ADDRESS` / `MLFLOW_TRACKING_URI`),
- * writes lineage to the embedded store under `.mltrace/` (or `MLTRACE_DATABASE_URL`), makes a
- * DVC repository of monthly taxi trips under `.mltrace/demo/`, and runs the retraining workflow
- * twice: on January (a first champion is promoted) and on March, whose data shifted (the decision
- * is recorded with its reasons). Then it prints why `models:/taxi-tip@champion` is what it is,
+ * a TypeScript worker and a Python worker (training and evaluation, scikit-learn), writes
+ * lineage to the embedded store under `.mltrace/` (or `MLTRACE_DATABASE_URL`), makes a DVC
+ * repository of monthly taxi trips under `.mltrace/demo/`, and runs the retraining workflow twice:
+ * on January (a first champion is promoted) and on March, whose data shifted (the decision is
+ * recorded with its reasons). Then it prints why `models:/taxi-tip@champion` is what it is,
  * back to the DVC data version and its git commit, and stops everything it started.
  * @module
  */
@@ -57,7 +58,10 @@ export interface DemoOptions {
   onServing?: (serving: DemoServing) => void;
   /** Aborts the demo (Ctrl-C); everything started is stopped. */
   signal?: AbortSignal;
-  /** A store to use instead of opening one (tests). It is not closed. */
+  /**
+   * A store to use instead of opening one (tests). It is not closed. The Python worker, a process
+   * of its own, writes to `MLTRACE_DATABASE_URL` or to the embedded store under `home`.
+   */
   store?: LineageStore;
   /** @default process.env */
   env?: Record<string, string | undefined>;

@@ -61,6 +61,8 @@ export async function startPythonWorker(options: PythonWorkerOptions): Promise<P
       MLTRACE_WORK_DIR: options.workDir,
       MLTRACE_HOME: options.home,
       PYTHONUNBUFFERED: '1',
+      // No __pycache__ beside the example's sources.
+      PYTHONDONTWRITEBYTECODE: '1',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
