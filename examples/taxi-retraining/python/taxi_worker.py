@@ -16,11 +16,20 @@ import os
 import signal
 import sys
 
-from temporalio.client import Client
-from temporalio.worker import Worker
+try:
+    from temporalio.client import Client
+    from temporalio.worker import Worker
 
-from mltrace_temporal import MltraceInterceptor, MltraceOptions
-from taxi_activities import ACTIVITIES
+    from mltrace_temporal import MltraceInterceptor, MltraceOptions
+    from taxi_activities import ACTIVITIES
+except ModuleNotFoundError as missing:
+    # An environment without the pins of python/requirements.txt: say how to make the right one.
+    print(
+        f"taxi_worker: {missing.name} is not installed in {sys.executable}: "
+        "run bash scripts/setup.sh (it makes .tools/python-venv from python/requirements.txt)",
+        file=sys.stderr,
+    )
+    sys.exit(3)
 
 
 def required(name: str) -> str:

@@ -25,4 +25,15 @@ describe("the taxi example's Python activities", () => {
     }).catch((e: { code: number; stderr: string }) => e);
     expect(error).toMatchObject({ code: 2, stderr: 'taxi_worker: TEMPORAL_ADDRESS is not set\n' });
   });
+
+  it('in a Python without the pinned packages, says which one is missing and how to set it up', async () => {
+    // The system's python3: no Temporal SDK, no scikit-learn.
+    const error = await run('python3', [PYTHON_WORKER_SCRIPT], {
+      env: { PATH: process.env.PATH ?? '' },
+    }).catch((e: { code: number; stderr: string }) => e);
+    expect(error).toMatchObject({ code: 3 });
+    expect((error as { stderr: string }).stderr).toMatch(
+      /^taxi_worker: \S+ is not installed in \S+: run bash scripts\/setup\.sh \(it makes \.tools\/python-venv from python\/requirements\.txt\)\n$/,
+    );
+  });
 });
