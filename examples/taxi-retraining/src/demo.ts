@@ -170,6 +170,21 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     }
     const lineage = store;
     const mlflow = new MlflowClient({ trackingUri: mlflowServer.address, env: {} });
+    const taskQueue = `taxi-retraining-${randomBytes(3).toString('hex')}`;
+    // Training and evaluation run in Python (scikit-learn), on a worker of their own: started now,
+    // its imports overlap the data repository and the TypeScript worker's bundling.
+    const pythonTaskQueue = `${taskQueue}-python`;
+    const pythonStarting = startPythonWorker({
+      temporalAddress: temporal.address,
+      taskQueue: pythonTaskQueue,
+      trackingUri: mlflowServer.address,
+      workDir: join(demoDir, 'work'),
+      home,
+      logFile: join(demoDir, 'python-worker.log'),
+      env,
+    });
+    pythonStarting.catch(() => {}); // its failure is reported where it is awaited, below
+    cleanups.push(async () => (await pythonStarting.catch(() => undefined))?.stop());
 
     const repo = await step(
       createTripsRepo({ dir: join(demoDir, 'trips'), rows: options.rows ?? 12_000, env }),
@@ -221,7 +236,6 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const native = await step(NativeConnection.connect({ address: temporal.address }));
     cleanups.push(() => native.close());
     const client = new Client({ connection, plugins: [plugin] });
-    const taskQueue = `taxi-retraining-${randomBytes(3).toString('hex')}`;
     const worker = await step(
       createTaxiWorker({
         connection: native,
@@ -238,20 +252,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running.catch(() => {});
     });
-    // Training and evaluation run in Python (scikit-learn), on a worker of their own.
-    const pythonTaskQueue = `${taskQueue}-python`;
-    const python = await step(
-      startPythonWorker({
-        temporalAddress: temporal.address,
-        taskQueue: pythonTaskQueue,
-        trackingUri: mlflowServer.address,
-        workDir: join(demoDir, 'work'),
-        home,
-        logFile: join(demoDir, 'python-worker.log'),
-        env,
-      }),
-    );
-    cleanups.push(() => python.stop());
+    const python = await step(pythonStarting);
     out(
       `  Python worker  train_taxi_model, evaluate_taxi_model (scikit-learn) on ${pythonTaskQueue} (log ${shown(python.logFile)})`,
     );
