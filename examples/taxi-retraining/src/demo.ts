@@ -1,10 +1,11 @@
 /**
  * The main job: the taxi retraining demo, end to end, on embedded defaults. It starts a Temporal
  * dev server and an MLflow server of its own (or uses `TEMPORAL_ADDRESS` / `MLFLOW_TRACKING_URI`),
- * writes lineage to the embedded store under `.mltrace/` (or `MLTRACE_DATABASE_URL`), makes a
- * DVC repository of monthly taxi trips under `.mltrace/demo/`, and runs the retraining workflow
- * twice: on January (a first champion is promoted) and on March, whose data shifted (the decision
- * is recorded with its reasons). Then it prints why `models:/taxi-tip@champion` is what it is,
+ * a TypeScript worker and a Python worker (training and evaluation, scikit-learn), writes
+ * lineage to the embedded store under `.mltrace/` (or `MLTRACE_DATABASE_URL`), makes a DVC
+ * repository of monthly taxi trips under `.mltrace/demo/`, and runs the retraining workflow twice:
+ * on January (a first champion is promoted) and on March, whose data shifted (the decision is
+ * recorded with its reasons). Then it prints why `models:/taxi-tip@champion` is what it is,
  * back to the DVC data version and its git commit, and stops everything it started.
  * @module
  */
@@ -26,6 +27,7 @@ import { createMltracePlugin, setupSearchAttributes } from '@mltrace/temporal';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { createTripsRepo, type TripsRepo } from './data-repo.js';
+import { startPythonWorker } from './python-worker.js';
 import { type Service, startMlflow, startTemporal } from './services.js';
 import { type TaxiParams, taxiRetrainingInput } from './taxi.js';
 import { createTaxiWorker } from './worker.js';
@@ -56,7 +58,10 @@ export interface DemoOptions {
   onServing?: (serving: DemoServing) => void;
   /** Aborts the demo (Ctrl-C); everything started is stopped. */
   signal?: AbortSignal;
-  /** A store to use instead of opening one (tests). It is not closed. */
+  /**
+   * A store to use instead of opening one (tests). It is not closed. The Python worker, a process
+   * of its own, writes to `MLTRACE_DATABASE_URL` or to the embedded store under `home`.
+   */
   store?: LineageStore;
   /** @default process.env */
   env?: Record<string, string | undefined>;
@@ -165,6 +170,21 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     }
     const lineage = store;
     const mlflow = new MlflowClient({ trackingUri: mlflowServer.address, env: {} });
+    const taskQueue = `taxi-retraining-${randomBytes(3).toString('hex')}`;
+    // Training and evaluation run in Python (scikit-learn), on a worker of their own: started now,
+    // its imports overlap the data repository and the TypeScript worker's bundling.
+    const pythonTaskQueue = `${taskQueue}-python`;
+    const pythonStarting = startPythonWorker({
+      temporalAddress: temporal.address,
+      taskQueue: pythonTaskQueue,
+      trackingUri: mlflowServer.address,
+      workDir: join(demoDir, 'work'),
+      home,
+      logFile: join(demoDir, 'python-worker.log'),
+      env,
+    });
+    pythonStarting.catch(() => {}); // its failure is reported where it is awaited, below
+    cleanups.push(async () => (await pythonStarting.catch(() => undefined))?.stop());
 
     const repo = await step(
       createTripsRepo({ dir: join(demoDir, 'trips'), rows: options.rows ?? 12_000, env }),
@@ -216,7 +236,6 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const native = await step(NativeConnection.connect({ address: temporal.address }));
     cleanups.push(() => native.close());
     const client = new Client({ connection, plugins: [plugin] });
-    const taskQueue = `taxi-retraining-${randomBytes(3).toString('hex')}`;
     const worker = await step(
       createTaxiWorker({
         connection: native,
@@ -233,6 +252,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running.catch(() => {});
     });
+    const python = await step(pythonStarting);
+    out(
+      `  Python worker  train_taxi_model, evaluate_taxi_model (scikit-learn) on ${pythonTaskQueue} (log ${shown(python.logFile)})`,
+    );
 
     const runs: DemoResult['runs'] = [];
     const months = [
@@ -251,7 +274,13 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
           client,
           taskQueue,
           workflowId,
-          input: taxiRetrainingInput({ repo: repo.dir, rev: month.rev, model, params: options.params ?? {} }),
+          input: taxiRetrainingInput({
+            repo: repo.dir,
+            rev: month.rev,
+            model,
+            params: options.params ?? {},
+            pythonTaskQueue,
+          }),
         }),
       );
       // Under the abort signal, the long poll for the result stops with the demo (no poll
@@ -264,6 +293,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       out(
         `  data       ${result.data.uri}@${result.data.version} (commit ${result.data.commit.slice(0, 12)})`,
       );
+      out(`  trained    in Python (scikit-learn), MLflow run ${result.trainingRunId}`);
       out(`  candidate  ${result.candidate.uri}  ${metricsText(d.metrics.candidate)}`);
       if (result.champion && d.metrics.champion) {
         out(`  champion   ${result.champion.uri}  ${metricsText(d.metrics.champion)}`);
@@ -283,6 +313,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     }
 
     await plugin.writer.flush();
+    // The Python worker's lineage too: it flushes on SIGTERM, and has nothing left to run.
+    await step(python.stop());
     const explanation = await step(
       explainAlias({ store: lineage, uri: `models:/${model}@champion`, mlflow }),
     );
@@ -334,7 +366,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     } else {
       look(
         'the web UIs (mltrace, Temporal, MLflow)',
-        'mltrace-demo --serve (keeps the servers up until Ctrl-C)',
+        'npm run demo -- --serve (keeps the servers up until Ctrl-C)',
       );
     }
     return {

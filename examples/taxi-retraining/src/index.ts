@@ -2,7 +2,8 @@
  * `@mltrace/example-taxi-retraining`: retraining a taxi-tip classifier under a promotion policy,
  * traced from the MLflow alias back to the DVC data version. The pieces are reusable: the seeded
  * trip generator, the pipeline steps, the TypeScript model, the Temporal activities and worker,
- * the DVC repository of monthly trips, and the demo (`runDemo`, the `mltrace-demo` command).
+ * the Python worker's launcher (its scikit-learn training and evaluation are in `python/`), the
+ * DVC repository of monthly trips, and the demo (`runDemo`, `npm run demo`).
  *
  * @example
  * ```ts
@@ -45,12 +46,19 @@ export {
   parseNumericCsv,
   splitFeatures,
 } from './pipeline.js';
+export {
+  PYTHON_WORKER_SCRIPT,
+  type PythonWorker,
+  type PythonWorkerOptions,
+  startPythonWorker,
+} from './python-worker.js';
 export { createRandom, hashString, type Random } from './random.js';
 export { freePort, type Service, startMlflow, startTemporal } from './services.js';
 export {
   cleaning,
   evaluateTaxiModel,
   featuregen,
+  PYTHON_ACTIVITIES,
   split,
   TAXI_POLICY,
   type TaxiInputOptions,
@@ -59,5 +67,5 @@ export {
   taxiRetrainingInput,
   trainTaxiModel,
 } from './taxi.js';
-export { repositoryRoot, type Tool, toolCommand } from './tools.js';
+export { pythonCommand, repositoryRoot, type Tool, toolCommand } from './tools.js';
 export { createTaxiWorker, type TaxiWorkerOptions } from './worker.js';

@@ -187,9 +187,18 @@ export interface TaxiInputOptions {
   policy?: PromotionPolicy;
   /** Training parameters. @default {} */
   params?: TaxiParams & { testFraction?: number };
+  /**
+   * The task queue of the Python worker (`python/taxi_worker.py`): training and evaluation run
+   * there, as the scikit-learn activities `train_taxi_model` and `evaluate_taxi_model`. Without
+   * it they run on the TypeScript worker (`trainTaxiModel`, `evaluateTaxiModel`).
+   */
+  pythonTaskQueue?: string;
   /** Extra retraining input (step timeouts...). */
   overrides?: Partial<RetrainingInput>;
 }
+
+/** The Python worker's activities (python/taxi_activities.py), by name. */
+export const PYTHON_ACTIVITIES = { train: 'train_taxi_model', evaluate: 'evaluate_taxi_model' } as const;
 
 /** The retraining input of the taxi example: its prepare steps, the drift dataset and features. */
 export function taxiRetrainingInput(options: TaxiInputOptions): RetrainingInput {
@@ -201,6 +210,12 @@ export function taxiRetrainingInput(options: TaxiInputOptions): RetrainingInput 
     params: { ...(options.params ?? {}) },
     prepare: [{ activity: 'cleaning' }, { activity: 'featuregen' }, { activity: 'split' }],
     drift: { dataset: 'train', features: [...FEATURE_COLUMNS] },
+    ...(options.pythonTaskQueue
+      ? {
+          training: { activity: PYTHON_ACTIVITIES.train, taskQueue: options.pythonTaskQueue },
+          evaluation: { activity: PYTHON_ACTIVITIES.evaluate, taskQueue: options.pythonTaskQueue },
+        }
+      : {}),
     ...(options.overrides ?? {}),
   };
 }

@@ -46,3 +46,23 @@ export function toolCommand(tool: Tool, env: Record<string, string | undefined> 
   }
   return tool;
 }
+
+/**
+ * The Python of the taxi worker (scikit-learn, the Temporal Python SDK, mltrace-temporal):
+ * `$MLTRACE_TOOLS_DIR/python-venv/bin/python`, else the repository's `.tools/python-venv`, made
+ * by `scripts/setup.sh` from `python/requirements.txt`.
+ * @throws Error naming the set-up step when neither exists
+ */
+export function pythonCommand(env: Record<string, string | undefined> = process.env): string {
+  const root = repositoryRoot();
+  const dirs = [env.MLTRACE_TOOLS_DIR, root ? join(root, '.tools') : undefined].filter(
+    (d): d is string => typeof d === 'string' && d !== '',
+  );
+  for (const dir of dirs) {
+    const path = join(dir, 'python-venv', 'bin', 'python');
+    if (executable(path)) return path;
+  }
+  throw new Error(
+    `the Python environment of the taxi worker is missing (looked in ${dirs.map((d) => join(d, 'python-venv')).join(', ') || 'no tools directory'}): run bash scripts/setup.sh`,
+  );
+}

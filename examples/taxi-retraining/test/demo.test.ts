@@ -149,7 +149,59 @@ describe('the taxi retraining demo', () => {
     expect(text).toContain('Promotion decisions of');
     expect(text).toMatch(/decision {3}reject/);
     expect(text).toContain(`npx mltrace trace models:/${model}@champion`);
-    expect(text).toContain('mltrace-demo --serve');
+    expect(text).toContain('npm run demo -- --serve');
+    expect(text).not.toMatch(/(^|\s)mltrace-demo --serve/);
+    expect(text).toMatch(/Python worker {2}train_taxi_model, evaluate_taxi_model \(scikit-learn\)/);
+    expect(text).toContain(
+      `  trained    in Python (scikit-learn), MLflow run ${demo.runs[0]!.result.trainingRunId}`,
+    );
+  });
+
+  it('trains and evaluates in Python (scikit-learn, on its own task queue), and the trace crosses the language boundary both ways without a gap', async () => {
+    const graph = await store.trace({ uri: `models:/${model}@champion` });
+    const one = (component: string) => {
+      const runs = graph.runs.filter((run) => run.component === component);
+      expect(runs, component).toHaveLength(1);
+      return runs[0]!;
+    };
+    const python = { language: 'python', taskQueue: `${demo.taskQueue}-python` };
+    const train = one('train');
+    expect(train.metadata).toMatchObject({
+      ...python,
+      activityType: 'train_taxi_model',
+      extra: { model: { library: 'scikit-learn', version: '1.9.1', estimator: 'LogisticRegression' } },
+    });
+    expect(train.workflow.taskQueue).toBe(`${demo.taskQueue}-python`);
+    expect(train.outputs.map((p) => p.uri)).toEqual([`runs:/${demo.runs[0]!.result.trainingRunId}/model`]);
+    const evaluate = one('evaluate');
+    expect(evaluate.metadata).toMatchObject({
+      ...python,
+      activityType: 'evaluate_taxi_model',
+      extra: { role: 'candidate', metrics: demo.runs[0]!.result.decision.metrics.candidate },
+    });
+    // The TypeScript steps around them ran on the TypeScript worker.
+    for (const component of ['split', 'register', 'decide']) {
+      expect(one(component).metadata.language, component).not.toBe('python');
+      expect(one(component).workflow.taskQueue, component).toBe(demo.taskQueue);
+    }
+    // TypeScript -> Python -> TypeScript -> Python -> TypeScript: each hop is an edge.
+    const edge = (from: string, to: string) =>
+      graph.dependencies.some((d) => d.run === one(from).id && d.dependsOn === one(to).id);
+    expect(edge('train', 'split')).toBe(true);
+    expect(edge('register', 'train')).toBe(true);
+    expect(edge('evaluate', 'register')).toBe(true);
+    expect(edge('decide', 'evaluate')).toBe(true);
+
+    // The March run's evaluations, candidate and champion, ran in Python too.
+    const [, second] = demo.runs;
+    const marchEvaluations = (await store.recent({ limit: 500 })).runs.filter(
+      (r) => r.workflow.workflowId === second!.workflowId && r.component === 'evaluate',
+    );
+    expect(marchEvaluations.map((r) => (r.metadata.extra as { role: string }).role).sort()).toEqual([
+      'candidate',
+      'champion',
+    ]);
+    for (const run of marchEvaluations) expect(run.metadata).toMatchObject(python);
   });
 
   it("opens the champion's trace page in Chromium fitted: every run in view and readable, the subject highlighted, the decision's reasons beside it", async () => {

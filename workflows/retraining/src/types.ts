@@ -97,6 +97,11 @@ export interface TrainingConfig {
    */
   activity?: string;
   /**
+   * The task queue of the training activity, when another worker serves it (a Python worker, a
+   * GPU pool). Only with `activity`. @default the workflow's task queue
+   */
+  taskQueue?: string;
+  /**
    * Or a command to run (through execa) instead: it gets the context in its environment
    * (`MLTRACE_DATA_PATH`, `MLTRACE_OUTPUTS`, `MLTRACE_PARAMS`, `MLFLOW_TRACKING_URI`,
    * `MLFLOW_EXPERIMENT_NAME`...) and prints `MLFLOW_RUN_ID=<id>` (or a JSON line with
@@ -141,8 +146,11 @@ export interface RetrainingInput {
   prepare?: Array<{ activity: string }>;
   /** @default the `train` function of the activities */
   training?: TrainingConfig;
-  /** A user activity evaluating one model, by name. @default the `evaluate` function of the activities */
-  evaluation?: { activity?: string };
+  /**
+   * A user activity evaluating one model, by name, and its task queue when another worker serves
+   * it. @default the `evaluate` function of the activities, on the workflow's task queue
+   */
+  evaluation?: { activity?: string; taskQueue?: string };
   /**
    * Which prepared dataset (an output name of the prepare steps) is compared with the same dataset
    * of the champion's training, and on which features; `false` skips drift.

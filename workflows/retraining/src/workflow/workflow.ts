@@ -225,7 +225,16 @@ export async function retrainingWorkflow(input: RetrainingInput): Promise<Retrai
   );
   const trainActs = proxyActivities<RetrainingActivities>(trainOptions);
   const userActs = proxyActivities<Record<string, UserActivity>>(activityOptions(steps, base));
-  const userTrain = proxyActivities<Record<string, UserActivity>>(trainOptions);
+  // A user training or evaluation activity may live on another worker's task queue (a Python
+  // worker): only the scheduled activity's task queue changes, no command is added.
+  const trainQueue = input.training?.taskQueue;
+  const userTrain = proxyActivities<Record<string, UserActivity>>(
+    trainQueue ? { ...trainOptions, taskQueue: trainQueue } : trainOptions,
+  );
+  const evalQueue = input.evaluation?.taskQueue;
+  const userEval = evalQueue
+    ? proxyActivities<Record<string, UserActivity>>({ ...activityOptions(steps, base), taskQueue: evalQueue })
+    : userActs;
 
   async function step<T>(
     name: RetrainingPhase,
@@ -381,7 +390,7 @@ export async function retrainingWorkflow(input: RetrainingInput): Promise<Retrai
   // 5. Evaluate the candidate and the champion on the same data.
   const evaluate = (target: ModelRef, role: 'candidate' | 'champion') =>
     input.evaluation?.activity
-      ? (userActs[input.evaluation.activity]!({
+      ? (userEval[input.evaluation.activity]!({
           model: target,
           role,
           context: context(),
