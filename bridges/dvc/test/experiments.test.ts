@@ -204,6 +204,14 @@ describe('syncDvc reads DVC experiments (dvc exp run) as runs marked as experime
     expect(after).toMatchObject({ runsWritten: 0, errors: [] });
     const run = await store.run(`dvc:${root}/${lr20.commit}/train`);
     expect(markOf(run)?.name).toBe('lr20');
+
+    // Its results committed on main after the removal (from the branch): still its one run.
+    await ws.git('checkout', 'lr20-branch', '--', 'dvc.lock', 'params.yaml', 'metrics.json');
+    const committed = await ws.commit('take the results of lr20');
+    const later = await syncDvc({ store, repo: ws.dir });
+    expect(later).toMatchObject({ commitsRead: 1, runsWritten: 1, runsCreated: 0, errors: [] });
+    expect(markOf(await store.run(`dvc:${root}/${lr20.commit}/train`))?.committedIn).toEqual([committed]);
+    expect(await trainRuns()).toHaveLength(4);
   });
 
   it('refs under refs/exps that are not experiments are reported one by one, and the rest is synced', async () => {

@@ -50,7 +50,9 @@ function workflowLines(workflow: RunSummary['workflow']): string[] {
 function experimentLines(run: RunSummary): string[] {
   const experiment = runExperiment(run.metadata);
   if (!experiment) return [];
-  return [experimentLabel(experiment), ...(experiment.ref ? [experiment.ref] : [])];
+  // `lr05 on 1a2b3c4d, committed in …` under the `experiment` key, then where the tool keeps it.
+  const label = experimentLabel(experiment).replace(/^experiment /, '');
+  return [label, ...(experiment.ref ? [experiment.ref] : [])];
 }
 
 /**
