@@ -7,7 +7,10 @@
  * - DVC: `dvc exp show --json -A` (its experiments cache cleared before each run).
  * See bench/dvc/README.md.
  *
- *   npm run bench -- dvc [--commits 500] [--rounds 3] [--no-dvc] [--no-write]
+ * Plus `--experiments N` experiment refs (`refs/exps/…`, as `dvc exp run` makes them) on the last
+ * commit, read by `syncDvc` and skipped by `syncDvc({ experiments: false })`: their cost.
+ *
+ *   npm run bench -- dvc [--commits 500] [--experiments 50] [--rounds 3] [--no-dvc] [--no-write]
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -24,6 +27,7 @@ import { median, type Row, timeMs, writeReport } from '../lib/report.js';
 const { values: flags } = parseArgs({
   options: {
     commits: { type: 'string', default: '500' },
+    experiments: { type: 'string', default: '50' },
     rounds: { type: 'string', default: '3' },
     'no-dvc': { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
@@ -33,12 +37,14 @@ const { values: flags } = parseArgs({
 if (flags.help) {
   console.log(`npm run bench -- dvc [flags]
   --commits N   commits touching dvc.lock (default 500)
+  --experiments N  experiment refs on the last commit (default 50)
   --rounds N    interleaved rounds (default 3)
   --no-dvc      skip dvc exp show (the slow peer)
   --no-write    print the table, do not write bench/results/dvc.*`);
   process.exit(0);
 }
 const COMMITS = Number(flags.commits);
+const EXPERIMENTS = Number(flags.experiments);
 const ROUNDS = Number(flags.rounds);
 const TARGET_MS = 5_000;
 
@@ -52,6 +58,7 @@ function lockFile(versions: number[]): string {
   const out = (k: number) => md5(`${STAGES[k]}-${versions[k]}`);
   const dep = (path: string, hash: string, size = 1234) =>
     `    - path: ${path}\n      hash: md5\n      md5: ${hash}\n      size: ${size}\n`;
+  // A directory entry, dependency or output: DVC records its file count with it.
   const dirOut = (path: string, hash: string) =>
     `    - path: ${path}\n      hash: md5\n      md5: ${hash}.dir\n      size: 40960\n      nfiles: 12\n`;
   const stage = (k: number, deps: string, param: string, outs: string) =>
@@ -66,19 +73,19 @@ function lockFile(versions: number[]): string {
     ),
     stage(
       1,
-      dep('data/prepared', `${out(0)}.dir`) + dep('src/featurize.py', md5('f.py')),
+      dirOut('data/prepared', out(0)) + dep('src/featurize.py', md5('f.py')),
       'n',
       dirOut('data/features', out(1)),
     ),
     stage(
       2,
-      dep('data/features', `${out(1)}.dir`) + dep('src/train.py', md5('t.py')),
+      dirOut('data/features', out(1)) + dep('src/train.py', md5('t.py')),
       'lr',
       dep('model.pkl', out(2)),
     ),
     stage(
       3,
-      dep('data/features', `${out(1)}.dir`) + dep('model.pkl', out(2)),
+      dirOut('data/features', out(1)) + dep('model.pkl', out(2)),
       'k',
       dep('metrics.json', out(3), 40),
     ),
@@ -147,6 +154,23 @@ async function generate(dir: string): Promise<void> {
   }
   await execa('git', ['fast-import', '--quiet'], { cwd: dir, env, input: parts.join('') });
   await execa('git', ['checkout', '-q', '-f', 'main'], { cwd: dir, env });
+  // Experiments on the last commit, as `dvc exp run -S train.lr=…` stores them: each changes the
+  // train stage, and so the evaluate stage that reads its model.
+  const baseline = (await execa('git', ['rev-parse', 'HEAD'], { cwd: dir, env })).stdout.trim();
+  const exps: string[] = [];
+  for (let i = 0; i < EXPERIMENTS; i++) {
+    const tried = [...versions];
+    tried[2] = 100_000 + i;
+    const message = `dvc: commit experiment ${i}`;
+    exps.push(
+      `commit refs/exps/${baseline.slice(0, 2)}/${baseline.slice(2)}/exp-${i}\ncommitter Bench <bench@example.invalid> ${start + COMMITS * 60 + i} +0000\ndata ${message.length}\n${message}\nfrom ${baseline}\n`,
+      file('dvc.lock', lockFile(tried)),
+      file('params.yaml', paramsFile(tried)),
+      '\n',
+    );
+  }
+  if (exps.length > 0)
+    await execa('git', ['fast-import', '--quiet'], { cwd: dir, env, input: exps.join('') });
 }
 
 /** The naive reader: one `git show` per commit, each lock parsed and diffed with the previous. */
@@ -171,14 +195,20 @@ async function ours(dir: string): Promise<number> {
   return history.counts.stages;
 }
 
-async function oursSync(dir: string): Promise<{ ms: number; stages: number }> {
+async function oursSync(
+  dir: string,
+  experiments: boolean,
+): Promise<{ ms: number; stages: number; experimentRuns: number }> {
   const store = await openPgliteStore({ dataDir: 'memory://' });
   try {
     let stages = 0;
+    let experimentRuns = 0;
     const ms = await timeMs(async () => {
-      stages = (await syncDvc({ store, repo: dir, gto: false })).stageRuns;
+      const summary = await syncDvc({ store, repo: dir, gto: false, experiments });
+      stages = summary.stageRuns;
+      experimentRuns = summary.experimentRuns;
     });
-    return { ms, stages };
+    return { ms, stages, experimentRuns };
   } finally {
     await store.close();
   }
@@ -207,9 +237,10 @@ try {
   const generated = await timeMs(() => generate(repo));
   process.stdout.write(`generated ${COMMITS} commits in ${(generated / 1000).toFixed(1)} s at ${repo}\n`);
   const withDvc = !flags['no-dvc'] && existsSync(dvcBin);
-  const times: Record<'ours' | 'sync' | 'naive' | 'dvc', number[]> = {
+  const times: Record<'ours' | 'sync' | 'syncNoExp' | 'naive' | 'dvc', number[]> = {
     ours: [],
     sync: [],
+    syncNoExp: [],
     naive: [],
     dvc: [],
   };
@@ -221,9 +252,15 @@ try {
         times.ours.push(await timeMs(async () => (counts.ours = await ours(repo))));
       },
       async () => {
-        const result = await oursSync(repo);
+        const result = await oursSync(repo, true);
         times.sync.push(result.ms);
         counts.sync = result.stages;
+        counts.experimentRuns = result.experimentRuns;
+      },
+      async () => {
+        const result = await oursSync(repo, false);
+        times.syncNoExp.push(result.ms);
+        counts.syncNoExp = result.stages;
       },
       async () => {
         times.naive.push(await timeMs(async () => (counts.naive = await naive(repo))));
@@ -238,17 +275,21 @@ try {
     ];
     for (let i = 0; i < systems.length; i++) await systems[(i + round) % systems.length]!();
     process.stdout.write(
-      `round ${round + 1}: ours ${times.ours.at(-1)?.toFixed(0)} ms, sync ${times.sync.at(-1)?.toFixed(0)} ms, naive ${times.naive.at(-1)?.toFixed(0)} ms${withDvc ? `, dvc exp show ${times.dvc.at(-1)?.toFixed(0)} ms` : ''}\n`,
+      `round ${round + 1}: ours ${times.ours.at(-1)?.toFixed(0)} ms, sync ${times.sync.at(-1)?.toFixed(0)} ms (without experiments ${times.syncNoExp.at(-1)?.toFixed(0)} ms), naive ${times.naive.at(-1)?.toFixed(0)} ms${withDvc ? `, dvc exp show ${times.dvc.at(-1)?.toFixed(0)} ms` : ''}\n`,
     );
   }
-  if (counts.ours !== counts.naive || counts.sync !== counts.ours) {
+  if (counts.ours !== counts.naive || counts.sync !== counts.ours || counts.syncNoExp !== counts.ours) {
     throw new Error(
-      `the readers disagree: ours ${counts.ours}, sync ${counts.sync}, naive ${counts.naive} stage runs`,
+      `the readers disagree: ours ${counts.ours}, sync ${counts.sync} (without experiments ${counts.syncNoExp}), naive ${counts.naive} stage runs`,
     );
+  }
+  if (counts.experimentRuns !== 2 * EXPERIMENTS) {
+    throw new Error(`${counts.experimentRuns} experiment runs, expected ${2 * EXPERIMENTS}`);
   }
   const m = {
     ours: median(times.ours),
     sync: median(times.sync),
+    syncNoExp: median(times.syncNoExp),
     naive: median(times.naive),
     dvc: withDvc ? median(times.dvc) : Number.NaN,
   };
@@ -261,9 +302,14 @@ try {
       stage_runs: counts.ours ?? 0,
     },
     {
-      reader: 'ours: syncDvc into PGlite (read + write + cursor)',
+      reader: `ours: syncDvc into PGlite (read + write + cursor), with ${EXPERIMENTS} experiments`,
       median_s: round3(m.sync),
-      stage_runs: counts.sync ?? 0,
+      stage_runs: `${counts.sync ?? 0} + ${counts.experimentRuns} of experiments`,
+    },
+    {
+      reader: 'ours: syncDvc, experiments: false',
+      median_s: round3(m.syncNoExp),
+      stage_runs: counts.syncNoExp ?? 0,
     },
     { reader: 'naive: one git show per commit', median_s: round3(m.naive), stage_runs: counts.naive ?? 0 },
   ];
@@ -279,6 +325,10 @@ try {
     stage_runs: counts.ours ?? 0,
     ours_read_ms: round2(m.ours),
     ours_sync_ms: round2(m.sync),
+    experiments: EXPERIMENTS,
+    experiment_runs: counts.experimentRuns ?? 0,
+    ours_sync_without_experiments_ms: round2(m.syncNoExp),
+    ratio_sync_with_experiments_vs_without: round2(m.sync / m.syncNoExp),
     naive_ms: round2(m.naive),
     ratio_ours_vs_naive: round2(m.naive / m.ours),
     ratio_ours_sync_vs_naive: round2(m.naive / m.sync),
@@ -291,13 +341,14 @@ try {
   const report = {
     title: `DVC bridge: reading ${COMMITS} commits touching dvc.lock`,
     notes: [
-      `Generated repository: ${COMMITS} linear commits, each changing one of 4 stages in dvc.lock (and params.yaml); ${counts.ours} stage executions in all.`,
+      `Generated repository: ${COMMITS} linear commits, each changing one of 4 stages in dvc.lock (and params.yaml); ${counts.ours} stage executions in all. Plus ${EXPERIMENTS} experiment refs on the last commit (refs/exps/…, each changing train and so evaluate: ${counts.experimentRuns} runs).`,
       `Medians of ${ROUNDS} interleaved rounds (the order rotates each round). Ratios are baseline / ours: above 1, ours is faster.`,
       'ours = readDvcHistory: every stage execution with its pointers, hashes and remote URLs, no store. sync = syncDvc into a fresh in-memory PGlite store (opening the store not timed).',
       'naive = git log -- dvc.lock, then one `git show <sha>:dvc.lock` per commit, parsed with the same YAML library and diffed with the previous commit.',
       withDvc
         ? 'dvc exp show --json -A = DVC 3.67.1 reading deps/outs/params of every commit; its .dvc/tmp/exps cache is cleared before each run.'
         : 'dvc exp show was skipped (--no-dvc, or dvc not installed: run `bash scripts/setup.sh`).',
+      'ratio_sync_with_experiments_vs_without = syncDvc time / syncDvc({ experiments: false }) time on the same repository: what reading the experiments costs (1.10 = 10% more).',
       `Target: syncDvc under ${TARGET_MS / 1000} s for ${COMMITS} commits: ${m.sync < TARGET_MS ? 'met' : 'NOT met'} (${(m.sync / 1000).toFixed(2)} s).`,
     ],
     rows,

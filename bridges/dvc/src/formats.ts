@@ -111,6 +111,8 @@ export interface StageDefinition {
   params?: Map<string, string[] | undefined>;
   /** Whether the definition is templated (foreach, matrix, or `${...}` in a list): lists are compared by pattern. */
   templated?: boolean;
+  /** The paths declared under `metrics:` (as written, relative to the stage's directory and `wdir`). */
+  metrics?: string[];
 }
 
 /** What is read from a `dvc.yaml`. */
@@ -544,6 +546,8 @@ export function parseDvcYaml(text: string, origin: Origin): DvcYaml {
         outs: [...outputFlags(body.outs), ...outputFlags(body.metrics), ...outputFlags(body.plots)],
       };
       if (typeof body.wdir === 'string') definition.wdir = body.wdir;
+      const metrics = outputFlags(body.metrics).map((o) => o.path);
+      if (metrics.length > 0) definition.metrics = metrics;
       if (Array.isArray(body.deps))
         definition.deps = body.deps.filter((d): d is string => typeof d === 'string');
       definition.params = paramsOf(body.params);

@@ -3,6 +3,7 @@
  * or a `dvc.lock` (with the blob ids before and after), one `git cat-file --batch` process reads
  * every blob, and each stage entry or `.dvc` file that changed at a commit becomes a ComponentRun.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { type ComponentRunInput, dvcRunKey, InvalidInputError, type PointerInput } from '@mltrace/core';
@@ -59,6 +60,23 @@ export interface ReadDvcHistoryOptions {
   localConfig?: boolean;
   /** Called after each commit is read. */
   onCommit?: (done: number, total: number) => void;
+}
+
+/**
+ * The identity of a recorded lock entry or `.dvc` file version: a hash of the file, the stage and
+ * the entry's canonical content. Two commits holding the same entry (an experiment and the commit
+ * that applied it) hold the same execution. Recorded as `metadata.dvc.entry`.
+ */
+export function entryId(file: string, stage: string, fingerprint: string): string {
+  return createHash('sha256').update(`${file}\0${stage}\0${fingerprint}`).digest('hex').slice(0, 32);
+}
+
+/** {@link readDvcHistory}'s options, plus reading an explicit list of commits (experiments). */
+export interface ReadCommitsOptions extends ReadDvcHistoryOptions {
+  /** Read exactly these commits (each against its parents) instead of walking `rev`. */
+  commits?: string[];
+  /** Read with this reader (kept open by the caller). */
+  reader?: ObjectReader;
 }
 
 /** What {@link readDvcHistory} found. */
@@ -195,7 +213,13 @@ export function orderProducersFirst(runs: ComponentRunInput[]): ComponentRunInpu
  * an unknown lock schema) is reported in `errors` and skipped at that commit only.
  */
 export async function readDvcHistory(options: ReadDvcHistoryOptions): Promise<DvcHistory> {
+  return readDvcCommits(options);
+}
+
+/** {@link readDvcHistory}, or the given commits only (`options.commits`). */
+export async function readDvcCommits(options: ReadCommitsOptions): Promise<DvcHistory> {
   const repo = await openGitRepo(options.repo);
+  if (options.reader) return readWith(repo, options.reader, options);
   const reader = new ObjectReader(repo.root);
   try {
     return await readWith(repo, reader, options);
@@ -207,33 +231,40 @@ export async function readDvcHistory(options: ReadDvcHistoryOptions): Promise<Dv
 async function readWith(
   repo: GitRepo,
   reader: ObjectReader,
-  options: ReadDvcHistoryOptions,
+  options: ReadCommitsOptions,
 ): Promise<DvcHistory> {
   const { root } = repo;
   const rev = options.rev ?? 'HEAD';
   checkRev(rev);
-  const range = isRange(rev);
-  const head = range ? undefined : await resolveCommit(root, rev);
+  const listed = options.commits !== undefined;
+  const range = !listed && isRange(rev);
+  const head = range || listed ? undefined : await resolveCommit(root, rev);
   const repoId = options.repoId ?? root;
-  const exclude = range ? [] : (options.exclude ?? []);
-  const revArgs = range ? rev.split(/\s+/).filter(Boolean) : [head!];
+  const exclude = range || listed ? [] : (options.exclude ?? []);
+  const revArgs = listed
+    ? (options.commits ?? []).filter((sha) => /^[0-9a-f]{40,64}$/.test(sha))
+    : range
+      ? rev.split(/\s+/).filter(Boolean)
+      : [head!];
   for (const arg of revArgs) checkRev(arg);
   if (exclude.length > 0) revArgs.push('--not', ...exclude);
-  const log = await git(root, [
-    'log',
-    '--topo-order',
-    '--reverse',
-    '--full-history',
-    '-c',
-    '--raw',
-    '--no-abbrev',
-    '--no-renames',
-    '-z',
-    '--format=%x1e%H%x00%P%x00%ct%x00%s%x00',
-    ...revArgs,
-    '--',
-    ...DVC_PATHSPECS,
-  ]);
+  const log =
+    listed && revArgs.length === 0
+      ? ''
+      : await git(root, [
+          'log',
+          ...(listed ? ['--no-walk=unsorted'] : ['--topo-order', '--reverse']),
+          '--full-history',
+          '-c',
+          '--raw',
+          '--no-abbrev',
+          '--no-renames',
+          '-z',
+          '--format=%x1e%H%x00%P%x00%ct%x00%s%x00',
+          ...revArgs,
+          '--',
+          ...DVC_PATHSPECS,
+        ]);
   const commits = parseRawLog(log);
   const history: DvcHistory = {
     root,
@@ -525,6 +556,7 @@ async function readWith(
           deps: deps.map((d) => d.details),
           outs: outs.map((o) => o.details),
           commit: { sha: commit.sha, subject: commit.subject, time: commit.time.toISOString() },
+          entry: entryId(lock.file, stage.address, stage.fingerprint),
         },
       },
     };
@@ -549,6 +581,7 @@ async function readWith(
       file: file.file,
       outs: outs.map((o) => o.details),
       commit: { sha: commit.sha, subject: commit.subject, time: commit.time.toISOString() },
+      entry: entryId(file.file, '', file.fingerprint),
     };
     let component: string;
     if (file.kind === 'import' && file.import) {

@@ -3,11 +3,17 @@
  * `dvc:<repoId>`) remembers the commits already synced; a sync reads only the commits not
  * reachable from them, logs their runs (idempotent by run key), then the GTO tags not seen yet.
  */
-import { type ComponentRunInput, type Logger, silentLogger } from '@mltrace/core';
+import { type ComponentRunInput, type Logger, runExperiment, silentLogger } from '@mltrace/core';
 import type { LineageStore } from '@mltrace/store';
 import { shortSha } from './errors.js';
+import {
+  type ExperimentCursor,
+  listExperimentRefs,
+  markExperimentRuns,
+  mergeExperimentRuns,
+} from './experiments.js';
 import { checkRev, ObjectReader, openGitRepo } from './git.js';
-import { type DvcSyncIssue, readDvcHistory } from './history.js';
+import { type DvcSyncIssue, readDvcCommits, readDvcHistory } from './history.js';
 import { readGtoPromotions } from './promotions.js';
 
 /** Options of {@link syncDvc}. */
@@ -27,6 +33,8 @@ export interface SyncDvcOptions {
   full?: boolean;
   /** Also record GTO tags (model registry promotions). @default true */
   gto?: boolean;
+  /** Also record DVC experiments (`dvc exp run`, the refs under `refs/exps/`). @default true */
+  experiments?: boolean;
   /** The repository's name in run keys and the sync state. @default the working tree's absolute path */
   repoId?: string;
   /** Merge the working tree's `.dvc/config.local` when computing remote URLs. @default true */
@@ -71,6 +79,10 @@ export interface DvcSyncSummary {
   stageRuns: number;
   dataRuns: number;
   promotionRuns: number;
+  /** Experiment commits (`refs/exps/…`) read this time. */
+  experimentsRead: number;
+  /** Runs of experiments (marked `metadata.experiment`), of {@link DvcSyncSummary.runsWritten}. */
+  experimentRuns: number;
   /** Problems met; each names the commit and, where there is one, the file. The rest was synced. */
   errors: DvcSyncError[];
   durationMs: number;
@@ -85,6 +97,8 @@ export interface DvcSyncCursor {
   gtoTags: string[];
   /** Shallow boundaries met: when the clone is deepened, the next sync reads the whole history again. */
   shallow: string[];
+  /** Experiments read, and what each experiment run was recorded as (absent before any). */
+  experiments?: ExperimentCursor;
   syncedAt: string;
 }
 
@@ -191,7 +205,59 @@ export async function syncDvc(options: SyncDvcOptions): Promise<DvcSyncSummary> 
     }
   }
 
-  const runs = [...history.runs, ...promotions];
+  // Experiments: every ref not read before; runs matched with branch runs by lock entry. What was
+  // recorded is kept even with `full`, so an execution keeps the key it was first written under.
+  const experiments: ExperimentCursor = {
+    commits: cursor?.experiments?.commits ?? [],
+    entries: { ...(cursor?.experiments?.entries ?? {}) },
+  };
+  let experimentRuns: ComponentRunInput[] = [];
+  let experimentsRead = 0;
+  if (options.experiments ?? true) {
+    const listed = await listExperimentRefs(repo.root);
+    errors.push(...listed.errors);
+    const done = new Set(full ? [] : experiments.commits);
+    const todo = listed.refs.filter((ref) => !done.has(ref.commit));
+    if (todo.length > 0) {
+      const reader = new ObjectReader(repo.root);
+      try {
+        const read = await readDvcCommits({
+          repo: repo.root,
+          commits: [...new Set(todo.map((ref) => ref.commit))],
+          repoId,
+          localConfig: options.localConfig ?? true,
+          reader,
+        });
+        const refOf = new Map(todo.map((ref) => [ref.commit, ref]));
+        for (const error of read.errors) {
+          const ref = refOf.get(error.commit);
+          errors.push(
+            ref ? { ...error, message: `experiment ${ref.name} (${ref.ref}): ${error.message}` } : error,
+          );
+        }
+        await markExperimentRuns(read.runs, todo, repo.root, reader);
+        experimentRuns = read.runs;
+        await matchSyncedCommits(
+          repo.root,
+          repoId,
+          exclude,
+          history.runs,
+          experimentRuns,
+          experiments,
+          reader,
+        );
+      } finally {
+        await reader.close();
+      }
+    }
+    experimentsRead = todo.length;
+    const current = new Set(listed.refs.map((ref) => ref.commit));
+    experiments.commits = [...new Set([...experiments.commits, ...todo.map((ref) => ref.commit)])].filter(
+      (c) => current.has(c),
+    );
+  }
+  const merged = mergeExperimentRuns(history.runs, experimentRuns, experiments.entries);
+  const runs = [...merged, ...promotions];
   const batchSize = Math.max(1, options.batchSize ?? 500);
   let created = 0;
   emit({ phase: 'write', done: 0, total: runs.length });
@@ -208,13 +274,15 @@ export async function syncDvc(options: SyncDvcOptions): Promise<DvcSyncSummary> 
       heads: [history.head, ...(full ? [] : exclude).filter((h) => h !== history.head)].slice(0, MAX_HEADS),
       gtoTags: tagObjects,
       shallow: shallow.filter((sha) => repo.shallowCommits.has(sha)),
+      experiments,
       syncedAt: new Date().toISOString(),
     };
     await options.store.setSyncState(source, cursor);
-  } else if (options.gto ?? true) {
+  } else {
     await options.store.setSyncState(source, {
       ...(cursor ?? { version: 1, heads: [], shallow: [] }),
       gtoTags: tagObjects,
+      experiments,
       syncedAt: new Date().toISOString(),
     } satisfies DvcSyncCursor);
   }
@@ -229,15 +297,63 @@ export async function syncDvc(options: SyncDvcOptions): Promise<DvcSyncSummary> 
     commitsRead: history.commitsRead,
     runsWritten: runs.length,
     runsCreated: created,
-    stageRuns: history.counts.stages,
-    dataRuns: history.counts.data,
+    stageRuns: merged.filter((r) => !experimentOf(r) && dvcKind(r) === 'stage').length,
+    dataRuns: merged.filter((r) => !experimentOf(r) && dvcKind(r) !== 'stage').length,
     promotionRuns: promotions.length,
+    experimentsRead,
+    experimentRuns: merged.filter(experimentOf).length,
     errors,
     durationMs: performance.now() - started,
   };
   emit({ phase: 'done', done: runs.length, total: runs.length });
   return summary;
 }
+
+const entryOf = (run: ComponentRunInput) => (run.metadata?.dvc as { entry?: string } | undefined)?.entry;
+
+/**
+ * An experiment applied and committed on a branch synced before the experiment was seen (its refs
+ * fetched later, `dvc exp pull`): the branch run is that execution. Looks for the experiment's
+ * lock entries in the synced commits after its baseline, and gives such a run the branch run's key.
+ */
+async function matchSyncedCommits(
+  root: string,
+  repoId: string,
+  syncedHeads: string[],
+  branchRuns: ComponentRunInput[],
+  experimentRuns: ComponentRunInput[],
+  experiments: ExperimentCursor,
+  reader: ObjectReader,
+): Promise<void> {
+  if (syncedHeads.length === 0) return;
+  const inSync = new Set(branchRuns.map(entryOf));
+  const unmatched = experimentRuns.flatMap((run) => {
+    const entry = entryOf(run);
+    const mark = runExperiment(run.metadata);
+    return entry && mark && experiments.entries[entry] === undefined && !inSync.has(entry)
+      ? [{ run, entry, mark }]
+      : [];
+  });
+  for (const baseline of new Set(unmatched.map((u) => u.mark.baseline))) {
+    const later = await readDvcCommits({
+      repo: root,
+      rev: `^${baseline} ${syncedHeads.join(' ')}`,
+      repoId,
+      localConfig: false,
+      reader,
+    }).catch(() => undefined); // a baseline gone from history: nothing to match
+    const byEntry = new Map((later?.runs ?? []).map((run) => [entryOf(run), run]));
+    for (const { run, entry, mark } of unmatched) {
+      const twin = mark.baseline === baseline ? byEntry.get(entry) : undefined;
+      if (!twin?.runKey || !twin.gitCommit) continue;
+      run.runKey = twin.runKey;
+      run.metadata = { ...run.metadata, experiment: { ...mark, committedIn: [twin.gitCommit] } };
+    }
+  }
+}
+
+const experimentOf = (run: ComponentRunInput) => runExperiment(run.metadata) !== undefined;
+const dvcKind = (run: ComponentRunInput) => (run.metadata?.dvc as { kind?: string } | undefined)?.kind;
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
@@ -249,7 +365,8 @@ export function formatSummary(summary: DvcSyncSummary): string {
   const head = summary.head ? ` at ${shortSha(summary.head)}` : '';
   const parts = [
     `${plural(summary.commitsRead, 'commit')} read`,
-    `${plural(summary.runsWritten, 'run')} written (${summary.runsCreated} new; ${summary.stageRuns} stage, ${summary.dataRuns} data, ${summary.promotionRuns} promotion)`,
+    `${plural(summary.runsWritten, 'run')} written (${summary.runsCreated} new; ${summary.stageRuns} stage, ${summary.dataRuns} data, ${summary.promotionRuns} promotion${summary.experimentRuns > 0 ? `, ${summary.experimentRuns} experiment` : ''})`,
+    ...(summary.experimentsRead > 0 ? [`${plural(summary.experimentsRead, 'experiment')} read`] : []),
     plural(summary.errors.length, 'error'),
   ];
   const line = `dvc ${summary.repo} ${summary.rev}${head}${summary.incremental ? ' (incremental)' : ''}: ${parts.join(', ')} in ${(summary.durationMs / 1000).toFixed(1)} s`;

@@ -19,6 +19,7 @@ export {
   NotFoundError,
   UnavailableError,
 } from './errors.js';
+export { experimentLabel, type RunExperiment, runExperiment } from './experiment.js';
 export { type Logger, silentLogger } from './logger.js';
 export {
   formatPointer,

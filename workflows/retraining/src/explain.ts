@@ -13,11 +13,13 @@
  * @module
  */
 import {
+  experimentLabel,
   InvalidInputError,
   type IOPointer,
   NotFoundError,
   type PromotionDecision,
   renderTree,
+  runExperiment,
   type TreeNodeView,
 } from '@mltrace/core';
 import type { MlflowClient } from '@mltrace/mlflow';
@@ -38,6 +40,8 @@ export interface ChainRun {
   outputs: string[];
   /** The runs of the chain it depends on (by id). */
   dependsOn: number[];
+  /** For a run of an experiment (`dvc exp run`): `experiment lr05 on 1a2b3c4d[, committed in …]`. */
+  experiment?: string;
 }
 
 /** The data version a model was trained on. */
@@ -125,7 +129,9 @@ export function parseAliasUri(uri: string): { model: string; alias: string } {
 }
 
 function chainRun(run: RunSummary & { depth: number }): ChainRun {
+  const experiment = runExperiment(run.metadata);
   return {
+    ...(experiment ? { experiment: experimentLabel(experiment) } : {}),
     id: run.id,
     runKey: run.runKey,
     component: run.component,
@@ -150,7 +156,7 @@ export function chainTree(chain: ChainRun[]): string[] {
   const seen = new Set<number>();
   const label = (run: ChainRun) => {
     const outputs = run.outputs.length > 0 ? ` -> ${run.outputs.join(', ')}` : '';
-    return `${run.component} #${run.id} [${run.source}, ${run.status}]${outputs}`;
+    return `${run.component} #${run.id} [${run.source}, ${run.status}${run.experiment ? `, ${run.experiment}` : ''}]${outputs}`;
   };
   const expand = (run: ChainRun): TreeNodeView<ChainRun> => {
     if (seen.has(run.id)) return { label: `${run.component} #${run.id} (see above)` };
@@ -401,7 +407,7 @@ export function formatExplanation(explanation: AliasExplanation): string {
     out.push(
       line(
         'run',
-        `${e.training.run.component} #${e.training.run.id} ${e.training.run.startedAt.toISOString()}`,
+        `${e.training.run.component} #${e.training.run.id} ${e.training.run.startedAt.toISOString()}${e.training.run.experiment ? ` (${e.training.run.experiment})` : ''}`,
       ),
     );
     if (e.training.run.gitCommit) out.push(line('code commit', e.training.run.gitCommit));

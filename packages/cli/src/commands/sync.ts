@@ -14,6 +14,7 @@ interface SyncDvcCliOptions {
   rev?: string;
   full?: boolean;
   gto: boolean;
+  experiments: boolean;
   json?: boolean;
 }
 
@@ -82,6 +83,7 @@ async function syncDvcCommand(ctx: CommandContext, repo: string | undefined, opt
       ...(options.rev !== undefined ? { rev: options.rev } : {}),
       full: options.full ?? false,
       gto: options.gto,
+      experiments: options.experiments,
       onProgress: dvcProgress(ctx),
       logger: dvcLogger(ctx),
     });
@@ -90,11 +92,21 @@ async function syncDvcCommand(ctx: CommandContext, repo: string | undefined, opt
   }
   if (options.json) ctx.json(summary);
   else ctx.out(formatSummary(summary));
-  const errors = summary.errors.length;
-  if (errors === 0) return 0;
-  ctx.err(
-    `mltrace: error: ${plural(errors, 'DVC file')} could not be read at ${errors === 1 ? 'its commit' : 'their commits'} (the rest was synced)`,
-  );
+  if (summary.errors.length === 0) return 0;
+  // File problems name a file; the others are experiment refs that are not experiments.
+  const files = summary.errors.filter((e) => e.file !== undefined).length;
+  const refs = summary.errors.length - files;
+  const parts = [
+    ...(files > 0
+      ? [`${plural(files, 'DVC file')} could not be read at ${files === 1 ? 'its commit' : 'their commits'}`]
+      : []),
+    ...(refs > 0
+      ? [
+          `${plural(refs, 'ref')} under refs/exps/ ${refs === 1 ? 'is not an experiment' : 'are not experiments'}`,
+        ]
+      : []),
+  ];
+  ctx.err(`mltrace: error: ${parts.join('; ')} (the rest was synced)`);
   return 2;
 }
 
@@ -159,18 +171,21 @@ export const registerSync: Register = (program, wrap) => {
   sync
     .command('dvc')
     .description(
-      'record the DVC history of a git repository: each data version (.dvc files), each stage run (dvc.lock) and each GTO promotion tag, at its commit; incremental (only commits not synced before)',
+      'record the DVC history of a git repository: each data version (.dvc files), each stage run (dvc.lock), each experiment (dvc exp run, refs/exps) and each GTO promotion tag, at its commit; incremental (only commits not synced before)',
     )
     .argument('[repo]', 'the repository (any directory of its working tree)', '.')
     .option('--rev <range>', 'a revision (default HEAD), or a range A..B synced as given (leaves the cursor)')
     .option('--full', 'read the whole history again, ignoring what was synced (still writes nothing twice)')
     .option('--no-gto', 'skip GTO tags (model registry promotions)')
+    .option('--no-experiments', 'skip DVC experiments (the refs `dvc exp run` keeps under refs/exps/)')
     .option('--json', 'print the sync summary as JSON (see the README)')
     .addHelpText(
       'after',
       `${examples('mltrace sync dvc', 'mltrace sync dvc ../taxi --rev v1.0..main --json', 'mltrace sync dvc --full --no-gto')}
-A DVC file that cannot be read at a commit (malformed YAML, an unknown lock schema) is reported
-with its commit and skipped there; the rest is synced, and the exit code is 2.
+A DVC file that cannot be read at a commit (malformed YAML, an unknown lock schema), or a ref
+under refs/exps/ that is not an experiment, is reported and skipped; the rest is synced, and the
+exit code is 2. Experiment runs are marked in \`mltrace trace\`; an experiment applied and
+committed, or made a branch, is one run.
 `,
     )
     .action(wrap((ctx, repo: string, options: SyncDvcCliOptions) => syncDvcCommand(ctx, repo, options)));

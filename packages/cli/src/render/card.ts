@@ -1,3 +1,4 @@
+import { experimentLabel, runExperiment } from '@mltrace/core';
 import type { RunSummary } from '@mltrace/store';
 import { formatTime, pointerLabel, runDuration, runLabel } from './format.js';
 
@@ -46,6 +47,14 @@ function workflowLines(workflow: RunSummary['workflow']): string[] {
   return lines;
 }
 
+function experimentLines(run: RunSummary): string[] {
+  const experiment = runExperiment(run.metadata);
+  if (!experiment) return [];
+  // `lr05 on 1a2b3c4d, committed in …` under the `experiment` key, then where the tool keeps it.
+  const label = experimentLabel(experiment).replace(/^experiment /, '');
+  return [label, ...(experiment.ref ? [experiment.ref] : [])];
+}
+
 /**
  * A run's card, like mltrace's: component, status, times and a correct duration, attempt, git
  * commit, workflow context, inputs and outputs, dependencies, stale warnings, notes, error, and
@@ -64,6 +73,7 @@ export function runCard(run: RunSummary, options: RunCardOptions): string[] {
     ...field('duration', [runDuration(run)]),
     ...field('attempt', run.attempt === null ? [] : [String(run.attempt)]),
     ...field('git commit', [run.gitCommit ?? '-']),
+    ...field('experiment', experimentLines(run)),
     ...field('workflow', workflowLines(run.workflow)),
     ...field('inputs', run.inputs.length ? run.inputs.map((p) => pointerLabel(p, cwd)) : ['(none)']),
     ...field('outputs', run.outputs.length ? run.outputs.map((p) => pointerLabel(p, cwd)) : ['(none)']),

@@ -1,4 +1,4 @@
-import { type IOPointer, normalizeUri } from '@mltrace/core';
+import { experimentLabel, type IOPointer, normalizeUri, runExperiment } from '@mltrace/core';
 import type { RunSummary } from '@mltrace/store';
 
 /**
@@ -71,9 +71,14 @@ export function pointerLabel(pointer: IOPointer, cwd: string): string {
   return `${pointerSpec(pointer, cwd)}  [${pointer.type}]${pointer.flag ? '  ⚑ flagged' : ''}`;
 }
 
-/** One line naming a run: `train  run 3  succeeded  2024-05-01T10:00:03Z  1m 30s`. */
+/**
+ * One line naming a run: `train  run 3  succeeded  2024-05-01T10:00:03Z  1m 30s`, plus
+ * `  [experiment lr05 on 1a2b3c4d]` for a run of an experiment (`dvc exp run`).
+ */
 export function runLabel(run: RunSummary): string {
-  return `${run.component}  run ${run.id}  ${run.status}  ${formatTime(run.startedAt)}  ${runDuration(run)}`;
+  const experiment = runExperiment(run.metadata);
+  const mark = experiment ? `  [${experimentLabel(experiment)}]` : '';
+  return `${run.component}  run ${run.id}  ${run.status}  ${formatTime(run.startedAt)}  ${runDuration(run)}${mark}`;
 }
 
 /** `1 run`, `2 runs`. */

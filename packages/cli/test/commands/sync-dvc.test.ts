@@ -143,3 +143,110 @@ describe('mltrace sync dvc', { timeout: 180_000 }, () => {
     expect(result.stderr).toMatch(/^mltrace: error: [^\n]+\n(hint: [^\n]+\n)?$/);
   });
 });
+
+describe('mltrace sync dvc with experiments (dvc exp run)', { timeout: 300_000 }, () => {
+  let ws: Workspace;
+  let repo: DvcWorkspace;
+  let baseline: string;
+  let applied: string;
+  const raw = 'id,tip\n1,0.5\n';
+  const model = (lr: string) => md5(`${raw}train:\n  lr: ${lr}\n`);
+
+  beforeAll(async () => {
+    ws = await workspace();
+    repo = await createDvcWorkspace();
+    await repo.writeFile('data/raw.csv', raw);
+    await repo.dvc('add', '-q', 'data/raw.csv');
+    await repo.commit('raw data');
+    await repo.writeFile('params.yaml', 'train:\n  lr: 0.01\n');
+    await repo.dvc(
+      'stage',
+      'add',
+      '-q',
+      '-n',
+      'train',
+      '-p',
+      'train',
+      '-d',
+      'data/raw.csv',
+      '-o',
+      'model.bin',
+      'cat data/raw.csv params.yaml > model.bin',
+    );
+    await repo.dvc('repro', '-q');
+    baseline = await repo.commit('baseline');
+    await repo.dvc('exp', 'run', '-q', '-S', 'train.lr=0.05', '-n', 'lr05');
+    await repo.dvc('exp', 'run', '-q', '-S', 'train.lr=0.1', '-n', 'lr10');
+    await repo.dvc('exp', 'apply', '-q', 'lr05');
+    applied = await repo.commit('apply lr05');
+  });
+
+  afterAll(async () => {
+    await repo?.cleanup();
+    await ws?.remove();
+    await removeTemplate();
+  });
+
+  it('records each experiment once, and trace marks the runs of experiments', async () => {
+    const first = await ws.run(['sync', 'dvc', repo.dir]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(
+      /: 3 commits read, 4 runs written \(4 new; 1 stage, 1 data, 0 promotion, 2 experiment\), 2 experiments read, 0 errors in /,
+    );
+    const again = await ws.json<SyncJson>('sync', 'dvc', repo.dir);
+    expect(again).toMatchObject({ runsWritten: 0, errors: [] });
+
+    // Made only in an experiment: marked, with its baseline.
+    const lr10 = await ws.ok('trace', `${repo.dir}/model.bin@${model('0.1')}`);
+    expect(lr10).toMatch(
+      new RegExp(
+        `^ *train {2}run \\d+ {2}succeeded {2}\\S+ {2}0ms {2}\\[experiment lr10 on ${baseline.slice(0, 8)}\\]$`,
+        'm',
+      ),
+    );
+    expect(lr10).toContain(`dvc add data/raw.csv  run `);
+    // Applied and committed: the experiment's run, with the commit that holds it.
+    const lr05 = await ws.ok('trace', `${repo.dir}/model.bin@${model('0.05')}`);
+    expect(lr05).toContain(
+      `[experiment lr05 on ${baseline.slice(0, 8)}, committed in ${applied.slice(0, 8)}]`,
+    );
+    // The baseline's own run is not an experiment.
+    const base = await ws.ok('trace', `${repo.dir}/model.bin@${model('0.01')}`);
+    expect(base).not.toContain('experiment');
+  });
+
+  it('why marks a model trained in an experiment', async () => {
+    await ws.ok(
+      'log',
+      'promote',
+      '-i',
+      `${repo.dir}/model.bin@${model('0.1')}`,
+      '-o',
+      'models:/tips@champion@1',
+    );
+    const why = await ws.ok('why', 'models:/tips@champion');
+    expect(why).toMatch(new RegExp(`run +train #\\d+ \\S+ \\(experiment lr10 on ${baseline.slice(0, 8)}\\)`));
+    expect(why).toMatch(/train #\d+ \[dvc, succeeded, experiment lr10 on [0-9a-f]{8}\] -> /);
+  });
+
+  it('reports a ref under refs/exps that is not an experiment, syncs the rest, and exits 2', async () => {
+    await repo.git('update-ref', 'refs/exps/zz/not-a-baseline/oops', 'HEAD');
+    await repo.dvc('exp', 'run', '-q', '-S', 'train.lr=0.2', '-n', 'lr20');
+    const result = await ws.run(['sync', 'dvc', repo.dir]);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toMatch(
+      /1 run written \(1 new; 0 stage, 0 data, 0 promotion, 1 experiment\), 1 experiment read, 1 error in /,
+    );
+    expect(result.stdout).toContain(
+      '  experiment ref refs/exps/zz/not-a-baseline/oops: not an experiment ref (expected refs/exps/<baseline[:2]>/<baseline[2:]>/<name>); skipped\n    hint: ',
+    );
+    expect(result.stderr).toBe(
+      'mltrace: error: 1 ref under refs/exps/ is not an experiment (the rest was synced)\n',
+    );
+    const lr20 = await ws.ok('trace', `${repo.dir}/model.bin@${model('0.2')}`);
+    expect(lr20).toContain('[experiment lr20 on ');
+    // --no-experiments leaves refs/exps alone.
+    const without = await ws.run(['sync', 'dvc', repo.dir, '--no-experiments']);
+    expect(without.code, without.stderr).toBe(0);
+  });
+});
