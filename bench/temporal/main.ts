@@ -42,7 +42,8 @@ if (flags.help) {
   --workflows N       concurrent workflows sharing them (default 10)
   --parallel N        activities in flight per workflow (default 10)
   --local-parallel N  local activities in flight per workflow, in the local workload (default 20)
-  --configs LIST      of baseline, mltrace-postgres, mltrace-pglite, otel (default all)
+  --configs LIST      of baseline, mltrace-postgres, mltrace-pglite, otel (default), and for the
+                      breakdown mltrace-discard, mltrace-discard-activity-only
   --plugin-options J  JSON merged into the plugin's options (e.g. '{"recordStart":false}')
   --profile           profile the workers' main threads over the measured rounds and write
                       bench/results/temporal-profile.md (the profiler inflates CPU figures: the
@@ -83,6 +84,8 @@ const LABELS: Record<Config, string> = {
   baseline: 'no plugin (baseline)',
   'mltrace-postgres': 'mltrace plugin, PostgreSQL store',
   'mltrace-pglite': 'mltrace plugin, PGlite store (in process)',
+  'mltrace-discard': 'mltrace plugin, a store that discards (the plugin alone)',
+  'mltrace-discard-activity-only': 'mltrace activity interceptor only, a store that discards',
   otel: 'OpenTelemetry interceptors (in-process exporting span processor)',
 };
 
@@ -261,7 +264,7 @@ async function main(): Promise<void> {
         );
       }
       rows.push(row);
-      const key = `${workload.name}_${config.replace('-', '_')}`;
+      const key = `${workload.name}_${config.replaceAll('-', '_')}`;
       figures[`${key}_cpu_us_per_attempt`] = cpu;
       figures[`${key}_activities_per_s`] = throughput;
       if (config !== 'baseline') {

@@ -31,7 +31,13 @@ import {
 import type { StepActivities } from './workflows.js';
 
 /** The configurations main.ts runs, each in its own worker process. */
-export type Config = 'baseline' | 'mltrace-postgres' | 'mltrace-pglite' | 'otel';
+export type Config =
+  | 'baseline'
+  | 'mltrace-postgres'
+  | 'mltrace-pglite'
+  | 'mltrace-discard'
+  | 'mltrace-discard-activity-only'
+  | 'otel';
 
 /** A message from main.ts. */
 export type Request = {
@@ -70,7 +76,27 @@ async function openStore(): Promise<LineageStore | undefined> {
     return openPostgresStore({ url });
   }
   if (config === 'mltrace-pglite') return openPgliteStore({ dataDir: 'memory://' });
+  if (config.startsWith('mltrace-discard')) return discardingStore();
   return undefined;
+}
+
+/**
+ * For the breakdown: a store that accepts every batch and keeps only the run keys, so that the
+ * plugin's own cost (interceptors, records, the writer's queue) shows without any store's.
+ */
+function discardingStore(): LineageStore {
+  const keys = new Set<string>();
+  const store = {
+    async logRuns(runs: Array<{ runKey?: string }>) {
+      for (const run of runs) if (run.runKey) keys.add(run.runKey);
+      return { runs: runs.map((run, i) => ({ id: i + 1, runKey: run.runKey ?? '', created: true })) };
+    },
+    async recent() {
+      return { runs: [...keys].map((runKey) => ({ runKey })), nextCursor: undefined };
+    },
+    async close() {},
+  };
+  return store as unknown as LineageStore;
 }
 
 async function main(): Promise<void> {
@@ -103,10 +129,13 @@ async function main(): Promise<void> {
     );
   }
   const workflowsPath = fileURLToPath(new URL('./workflows.js', import.meta.url));
+  // mltrace-discard-activity-only: the workflow code is bundled without the plugin, so only the
+  // activity interceptor runs (the breakdown's split between the workflow and activity sides).
+  const bundlePlugins = config === 'mltrace-discard-activity-only' ? [] : plugins;
   const workflowBundle = await bundleWorkflowCode({
     workflowsPath,
     logger: silent,
-    ...(plugins.length ? { plugins } : {}),
+    ...(bundlePlugins.length ? { plugins: bundlePlugins } : {}),
   });
   const connection = await NativeConnection.connect({ address });
   const worker = await Worker.create({

@@ -314,7 +314,9 @@ export class ActivityRecorder {
     if (aborted && (error instanceof CancelledFailure || (error as Error | null)?.name === 'AbortError')) {
       const reason = ctx.cancellationSignal.reason;
       attempt.cancelReason = reason instanceof Error ? reason.message : String(reason ?? 'CANCELLED');
-      this.finish(attempt, 'cancelled', undefined, error);
+      // The server timed the attempt out or forgot it: it failed (and is retried), nobody cancelled it.
+      const status = SERVER_DROPPED.includes(attempt.cancelReason) ? 'failed' : 'cancelled';
+      this.finish(attempt, status, undefined, error);
       return;
     }
     this.finish(attempt, 'failed', undefined, error);
@@ -467,10 +469,19 @@ function decodeHeader(payload: Payload | undefined): LineageHeader | undefined {
   }
 }
 
+/** Cancellation reasons that mean the server no longer waits for the attempt (the Python package's too). */
+const SERVER_DROPPED = ['TIMED_OUT', 'NOT_FOUND'];
+
 function errorOf(attempt: Attempt): { message: string; type?: string } {
   const error = attempt.error;
   if (attempt.status === 'cancelled') {
     return { message: scrubText(attempt.cancelReason ?? 'CANCELLED'), type: 'CancelledFailure' };
+  }
+  if (attempt.cancelReason && SERVER_DROPPED.includes(attempt.cancelReason)) {
+    return {
+      message: `the server timed this attempt out (${attempt.cancelReason}): a missed heartbeat or its start-to-close timeout; Temporal retries it as the next attempt`,
+      type: 'TimeoutFailure',
+    };
   }
   const message = scrubText(error instanceof Error ? error.message : String(error));
   const type =

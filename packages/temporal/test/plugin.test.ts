@@ -270,6 +270,28 @@ describe('the plugin', () => {
     });
   });
 
+  it('records an attempt the server timed out (a missed heartbeat) as failed, and its retry', async () => {
+    const { result, workflowId, runId } = await execute<string>(postgres, 'heartbeatTimeout', []);
+    expect(result).toBe('recovered');
+    // The timed-out attempt learns it at its next heartbeat: TIMED_OUT, or NOT_FOUND when the
+    // retry has already finished the workflow. Either way it failed; nobody cancelled it.
+    const runs = await eventually(async () => {
+      await postgres.plugin.writer.flush();
+      const found = await runsOfWorkflow(postgres.store, workflowId);
+      return found.length === 2 && found.every((run) => run.status !== 'running') ? found : undefined;
+    }, 'both attempts recorded');
+    expect(runs.map((r) => [r.runKey, r.status, r.error?.type, r.metadata.cancelReason])).toEqual([
+      [
+        `temporal:default/${workflowId}/${runId}/1/1`,
+        'failed',
+        'TimeoutFailure',
+        expect.stringMatching(/^(TIMED_OUT|NOT_FOUND)$/),
+      ],
+      [`temporal:default/${workflowId}/${runId}/1/2`, 'succeeded', undefined, undefined],
+    ]);
+    expect(runs[0]?.error?.message).toMatch(/timed this attempt out \((TIMED_OUT|NOT_FOUND)\)/);
+  });
+
   it('records local activities', async () => {
     const { result, workflowId } = await execute<number>(postgres, 'withLocalActivity', [41]);
     expect(result).toBe(42);

@@ -79,6 +79,21 @@ export async function waitForCancel(): Promise<string> {
   }
 }
 
+/**
+ * Attempt 1 goes quiet past its heartbeat timeout, then heartbeats again and is told it timed out
+ * (a `TIMED_OUT` cancellation); the retry succeeds.
+ */
+export async function missHeartbeat(): Promise<string> {
+  const ctx = Context.current();
+  if (ctx.info.attempt > 1) return 'recovered';
+  ctx.heartbeat();
+  await new Promise((resolve) => setTimeout(resolve, 3000)); // no heartbeat: the server times it out
+  for (;;) {
+    ctx.heartbeat();
+    await sleep(100); // rejects once the worker learns the attempt timed out
+  }
+}
+
 /** Task tokens of async activities, for the test to complete them (same process). */
 export const asyncTokens: Uint8Array[] = [];
 

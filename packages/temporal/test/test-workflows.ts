@@ -26,6 +26,12 @@ const cancellable = proxyActivities<typeof activities>({
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });
 
+const quiet = proxyActivities<typeof activities>({
+  startToCloseTimeout: '1m',
+  heartbeatTimeout: '1s',
+  retry: { initialInterval: '50ms', maximumAttempts: 2 },
+});
+
 const local = proxyLocalActivities<typeof activities>({ startToCloseTimeout: '10s' });
 
 /** The four-step pipeline: cleaning -> featuregen -> split -> train. */
@@ -148,4 +154,9 @@ export async function plantedSecrets(config: {
     // expected
   }
   return 'done';
+}
+
+/** An activity whose first attempt misses its heartbeat timeout; the retry succeeds. */
+export async function heartbeatTimeout(): Promise<string> {
+  return quiet.missHeartbeat();
 }

@@ -192,6 +192,8 @@ export interface DetailsInput {
   models: readonly DetailModel[];
   /** The pipeline run (root workflow id) when it is not this workflow. */
   pipelineRun?: string;
+  /** Renders a row (a caller may cache lines: a row changes twice, the details many times). @default renderDetailRow */
+  rowLine?: (row: DetailRow) => string;
 }
 
 // Words, not emoji: a browser without an emoji font shows emoji as boxes.
@@ -220,6 +222,17 @@ export function modelKind(uri: string): DetailModel['kind'] | undefined {
   if (/^models:\/[^/@]+\/\d+$/i.test(uri)) return 'registered';
   if (/^models:\/[^/@]+@[\w-]+$/i.test(uri)) return 'promoted';
   return undefined;
+}
+
+/** One row of the details: the call's type, status, main input and output, links to its run card and trace. */
+export function renderDetailRow(ui: string, row: DetailRow): string {
+  const main = mainPointer(row.outputs);
+  const links = [`[run card](${mltraceLinks.run(ui, row.runKeyPrefix)})`];
+  if (main) links.push(`[trace](${mltraceLinks.trace(ui, main)})`);
+  const status = row.error ? `${STATUS_MARK[row.status]}: ${clip(row.error, 80)}` : STATUS_MARK[row.status];
+  const io = [pointerCell(ui, row.inputs), pointerCell(ui, row.outputs)];
+  const flow = io[0] || io[1] ? ` ${io[0] || '·'} → ${io[1] || '·'}` : '';
+  return `- ${code(row.activityType)} ${status.replace(/[\r\n]/g, ' ')}${flow} · ${links.join(' · ')}`;
 }
 
 /**
@@ -256,19 +269,8 @@ export function renderDetails(input: DetailsInput): string {
   if (rows.length > 0) {
     // A list, not a table: the details panel is narrow, and list items wrap.
     lines.push('', '**Component runs** (newest last)');
-    for (const row of rows) {
-      const main = mainPointer(row.outputs);
-      const links = [`[run card](${mltraceLinks.run(ui, row.runKeyPrefix)})`];
-      if (main) links.push(`[trace](${mltraceLinks.trace(ui, main)})`);
-      const status = row.error
-        ? `${STATUS_MARK[row.status]}: ${clip(row.error, 80)}`
-        : STATUS_MARK[row.status];
-      const io = [pointerCell(ui, row.inputs), pointerCell(ui, row.outputs)];
-      const flow = io[0] || io[1] ? ` ${io[0] || '·'} → ${io[1] || '·'}` : '';
-      lines.push(
-        `- ${code(row.activityType)} ${status.replace(/[\r\n]/g, ' ')}${flow} · ${links.join(' · ')}`,
-      );
-    }
+    const line = input.rowLine ?? ((row: DetailRow) => renderDetailRow(ui, row));
+    for (const row of rows) lines.push(line(row));
   }
 
   if (input.omitted > 0) {

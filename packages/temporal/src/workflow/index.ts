@@ -22,6 +22,8 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import {
   type ActivityInput,
+  type ConcludeActivationInput,
+  type ConcludeActivationOutput,
   type ContinueAsNewInput,
   defaultPayloadConverter,
   defineQuery,
@@ -39,6 +41,7 @@ import {
   type WorkflowInboundCallsInterceptor,
   type WorkflowInterceptors,
   type WorkflowInterceptorsFactory,
+  type WorkflowInternalsInterceptor,
   type WorkflowOutboundCallsInterceptor,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -51,6 +54,7 @@ import {
   MAX_DETAIL_ROWS,
   modelKind,
   pointerVersions,
+  renderDetailRow,
   renderDetails,
   type ShownPointer,
   withVersions,
@@ -230,6 +234,10 @@ class LineageState {
   /** The details this state set last (anything else there was set by the workflow itself). */
   private lastDetails = '';
   private ownDetails = '';
+  /** Something shown in the details changed since they were last set (at the end of an activation). */
+  private detailsChanged = false;
+  /** Each row's rendered line, until the row changes (a row changes twice, the details many times). */
+  private readonly rowLines = new WeakMap<DetailRow, string>();
 
   constructor(private readonly searchAttributes: boolean) {}
 
@@ -269,11 +277,17 @@ class LineageState {
     }
     this.inputSearchAttributes = this.searchAttributes && patched(INPUT_SEARCH_ATTRIBUTES_PATCH);
     this.summaries = patched(UI_PATCH);
-    this.refreshDetails();
+    this.detailsChanged = true;
   }
 
-  /** Sets the workflow's current details (no command: shown through the metadata query). */
-  private refreshDetails(): void {
+  /**
+   * At the end of each activation, sets the workflow's current details when they changed: once
+   * per activation, not once per activity event (the details produce no command, and are only
+   * read by the metadata query, which runs in an activation of its own).
+   */
+  concludeActivation(): void {
+    if (!this.detailsChanged) return;
+    this.detailsChanged = false;
     const header = this.header;
     const info = workflowInfo();
     const ours = renderDetails({
@@ -285,6 +299,14 @@ class LineageState {
       ...(header && header.pipelineRun.workflowId !== info.workflowId
         ? { pipelineRun: header.pipelineRun.workflowId }
         : {}),
+      rowLine: (row) => {
+        let line = this.rowLines.get(row);
+        if (line === undefined) {
+          line = renderDetailRow(this.ui, row);
+          this.rowLines.set(row, line);
+        }
+        return line;
+      },
     });
     // Details the workflow set itself (since our last update) stay, above ours.
     const current = getCurrentDetails();
@@ -362,7 +384,7 @@ class LineageState {
       this.rows.shift();
       this.omittedRows++;
     }
-    this.refreshDetails();
+    this.detailsChanged = true;
     const summary = this.summaries
       ? activitySummary(shownInputs, output ? shownInputs.find((p) => p.uri === output) : undefined) ||
         undefined
@@ -390,11 +412,13 @@ class LineageState {
     return changed ? [{ key: MLTRACE_INPUTS, value: [...this.inputKeywords] }] : [];
   }
 
-  /** Ends a row of the details. */
+  /** Ends a row of the details (its outputs or error are set next, before the details are rendered). */
   private endRow(row: DetailRow, status: DetailRow['status']): void {
     this.counts.running--;
     this.counts[status]++;
     row.status = status;
+    this.rowLines.delete(row);
+    this.detailsChanged = true;
   }
 
   succeeded(run: WorkflowLineageRun, row: DetailRow, result: unknown): void {
@@ -410,7 +434,6 @@ class LineageState {
       const kind = modelKind(pointer.uri);
       if (kind && this.models.size < 50) this.models.set(keyword(pointer), { pointer, kind });
     }
-    this.refreshDetails();
     const inputs = this.noteInputs(row);
     let changed = false;
     for (const uri of run.outputs) {
@@ -451,7 +474,6 @@ class LineageState {
     run.error = errorOf(err);
     this.endRow(row, run.status);
     row.error = run.error.message;
-    this.refreshDetails();
     const inputs = this.noteInputs(row);
     if (inputs.length > 0) upsertSearchAttributes(inputs);
   }
@@ -485,6 +507,37 @@ class LineageState {
   }
 }
 
+/** The capability `then` gets for {@link observe}: not a promise, it ignores what the reactions return. */
+class Reactions {
+  constructor(executor: (resolve: () => void, reject: () => void) => void) {
+    executor(ignore, ignore);
+  }
+}
+const ignore = (): void => {};
+const NO_PROMISE = { [Symbol.species]: Reactions };
+
+/**
+ * Calls back when a workflow promise settles, like `promise.then(onFulfilled, onRejected)`, but
+ * without creating a promise: the SDK records a stack trace of every promise created in a
+ * workflow (for its `__stack_trace` query), which cost more than all the rest the interceptors
+ * do per activity. `then` builds its result with the promise's species; for the duration of the
+ * call, the species is {@link Reactions}, a plain class. The reactions are the same microtasks,
+ * queued in the same order, as with a plain `then` (replay-safe); the user's code never sees the
+ * change (it is undone before `then` returns).
+ */
+function observe<T>(
+  promise: Promise<T>,
+  onFulfilled: (value: T) => void,
+  onRejected: (reason: unknown) => void,
+): void {
+  Object.defineProperty(promise, 'constructor', { value: NO_PROMISE, configurable: true });
+  try {
+    void promise.then(onFulfilled, onRejected);
+  } finally {
+    delete (promise as { constructor?: unknown }).constructor;
+  }
+}
+
 class LineageInboundInterceptor implements WorkflowInboundCallsInterceptor {
   constructor(private readonly state: LineageState) {}
 
@@ -496,6 +549,18 @@ class LineageInboundInterceptor implements WorkflowInboundCallsInterceptor {
     setHandler(lineageQuery, () => this.state.lineage(), {
       description: 'mltrace lineage: the activity runs of this workflow, their pointers and pipeline context',
     });
+    return next(input);
+  }
+}
+
+class LineageInternalsInterceptor implements WorkflowInternalsInterceptor {
+  constructor(private readonly state: LineageState) {}
+
+  concludeActivation(
+    input: ConcludeActivationInput,
+    next: Next<WorkflowInternalsInterceptor, 'concludeActivation'>,
+  ): ConcludeActivationOutput {
+    this.state.concludeActivation();
     return next(input);
   }
 }
@@ -517,7 +582,8 @@ class LineageOutboundInterceptor implements WorkflowOutboundCallsInterceptor {
   ): Promise<unknown> {
     const { run, row, summary } = this.state.begin(activityId, activityType, local, args);
     const promise = call(summary);
-    promise.then(
+    observe(
+      promise,
       (result) => this.state.succeeded(run, row, result),
       (err: unknown) => this.state.failed(run, row, err),
     );
@@ -560,20 +626,28 @@ class LineageOutboundInterceptor implements WorkflowOutboundCallsInterceptor {
     };
     this.state.children.push(child);
     const promise = next({ ...input, headers: this.state.onward(input.headers, this.state.childHeader()) });
-    const ignore = () => {};
-    promise.then(([started, completed]) => {
-      started.then((runId) => {
-        child.runId = runId;
-      }, ignore);
-      completed.then(
-        () => {
-          child.status = 'succeeded';
-        },
-        (err: unknown) => {
-          child.status = isCancellation(err) ? 'cancelled' : 'failed';
-        },
-      );
-    }, ignore);
+    observe(
+      promise,
+      ([started, completed]) => {
+        observe(
+          started,
+          (runId) => {
+            child.runId = runId;
+          },
+          ignore,
+        );
+        observe(
+          completed,
+          () => {
+            child.status = 'succeeded';
+          },
+          (err: unknown) => {
+            child.status = isCancellation(err) ? 'cancelled' : 'failed';
+          },
+        );
+      },
+      ignore,
+    );
     return promise;
   }
 
@@ -596,6 +670,7 @@ export function createLineageInterceptors(
     return {
       inbound: [new LineageInboundInterceptor(state)],
       outbound: [new LineageOutboundInterceptor(state)],
+      internals: [new LineageInternalsInterceptor(state)],
     };
   };
 }
