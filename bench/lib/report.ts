@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 
 export const resultsDir = new URL('../../results/', import.meta.url);
 
@@ -22,6 +22,12 @@ export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
+
+/** The 1, 5 and 15 minute load averages, for a report's header. */
+export const loadAverage = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(', ');
 
 /** Milliseconds `fn` takes. */
 export async function timeMs(fn: () => Promise<unknown>): Promise<number> {
@@ -53,7 +59,13 @@ export type Row = Record<string, string | number>;
  */
 export function writeReport(
   area: string,
-  report: { title: string; notes: string[]; rows: Row[]; figures: Record<string, number> },
+  report: {
+    title: string;
+    notes: string[];
+    rows: Row[];
+    figures: Record<string, number>;
+    loadAtStart?: string;
+  },
 ): void {
   const columns = [...new Set(report.rows.flatMap((row) => Object.keys(row)))];
   const fmt = (v: string | number | undefined) =>
@@ -69,6 +81,8 @@ export function writeReport(
     `- date: ${new Date().toISOString()}`,
     `- commit: ${commit()}`,
     `- machine: ${machine()}`,
+    // Other engineers' builds and tests share these cores: the load says how much they took.
+    `- load average at the end (1, 5, 15 min): ${loadAverage()}${report.loadAtStart ? `; at the start: ${report.loadAtStart}` : ''}`,
     '',
     table,
     '',

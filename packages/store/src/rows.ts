@@ -104,13 +104,17 @@ export function runsDocument(ids: SQL, options: { withCode?: boolean; ctes?: SQL
   // An array built once and compared with `= ANY`: one index scan per table, whatever the
   // planner guesses of the set's size. (The cast keeps `ANY((SELECT ...))` an expression.)
   const inIds = sql`ANY((SELECT ids FROM run_set)::bigint[])`;
+  // Times as float8 milliseconds (`epochMs` reads them), cut to the millisecond first (as a Date
+  // holds them): `date_part`, not `extract`, whose numeric arithmetic took about 40% of the
+  // runs' share of a 1k-run trace (~10 -> ~5.6 ms, best of 40, interleaved).
   const code = options.withCode ? sql`, r.code_snapshot` : sql``;
   const ctes = options.ctes ? sql`${options.ctes},` : sql``;
   const extra = options.extra ? sql`, ${options.extra}` : sql``;
   return sql`WITH RECURSIVE ${ctes} run_set AS MATERIALIZED (SELECT ARRAY(${ids}) AS ids)
   SELECT json_build_object(
     'runs', (SELECT json_agg(json_build_array(r.id, r.run_key, r.component, r.source, r.status,
-        (extract(epoch FROM r.started_at) * 1000)::float8, (extract(epoch FROM r.ended_at) * 1000)::float8,
+        date_part('epoch', date_trunc('milliseconds', r.started_at)) * 1000,
+        date_part('epoch', date_trunc('milliseconds', r.ended_at)) * 1000,
         r.attempt, r.git_commit, r.code_hash, r.error_message, r.error_type, r.notes, r.stale,
         r.namespace, r.workflow_id, r.workflow_run_id, r.workflow_type, r.task_queue,
         r.parent_workflow_id, r.root_workflow_id, r.metadata${code}))
@@ -166,6 +170,13 @@ export type LoadedRun = RunSummary & { codeSnapshot?: string | null };
 export const byUriVersion = (a: IOPointer, b: IOPointer) =>
   a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : a.version < b.version ? -1 : a.version > b.version ? 1 : 0;
 
+/**
+ * A time from `date_part('epoch', date_trunc('milliseconds', t)) * 1000`: a whole number of
+ * milliseconds, which the float arithmetic misses by far less than 0.5, so rounding gives it back
+ * exactly (the millisecond the stored microseconds fall in).
+ */
+const epochMs = (ms: number) => new Date(Math.round(ms));
+
 /** Runs by id from a {@link runsDocument}, inputs and outputs sorted by uri and version. */
 export function readRunsDocument(document: RunsDocument): {
   runs: Map<number, LoadedRun>;
@@ -182,8 +193,8 @@ export function readRunsDocument(document: RunsDocument): {
       component: t[2],
       source: t[3],
       status: t[4],
-      startedAt: new Date(t[5]),
-      endedAt: t[6] === null ? null : new Date(t[6]),
+      startedAt: epochMs(t[5]),
+      endedAt: t[6] === null ? null : epochMs(t[6]),
       attempt: t[7],
       gitCommit: t[8],
       codeHash: t[9],

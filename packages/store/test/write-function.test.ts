@@ -108,4 +108,43 @@ describe('mltrace_log_runs, called directly', () => {
       await store.close();
     }
   });
+
+  // Python's datetimes carry microseconds, which PostgreSQL keeps; a JavaScript Date holds
+  // milliseconds. Reads give the millisecond the exact value falls in (the floor), whatever the
+  // float arithmetic that carries the time to JavaScript.
+  it('reads times written with microseconds as the millisecond they fall in', async () => {
+    const url = await testDatabaseUrl();
+    const store = await openPostgresStore({ url });
+    const sql = postgres(url, { max: 1, onnotice: () => {} });
+    const tag = Math.random().toString(36).slice(2, 8);
+    // The edges of a millisecond, in years from 1970 to 2199.
+    const times = [
+      '1970-01-01T00:00:00.000999',
+      '2026-01-01T00:00:00.000000',
+      '2026-03-04T05:06:07.123999',
+      '2026-12-31T23:59:59.999999',
+      '2099-06-15T12:00:00.500001',
+      '2199-12-31T23:59:59.998999',
+    ];
+    try {
+      const runs = times.map((t, i) => ({
+        run_key: `us-${tag}-${i}`,
+        component: `us-${tag}`,
+        source: 'api',
+        status: 'succeeded',
+        started_at: `${t}Z`,
+        ended_at: `${t}Z`,
+      }));
+      await sql`SELECT mltrace_log_runs(${JSON.stringify(runs)}::text::json, '[]'::json, '[]'::json,
+        '[]'::json, '[]'::json, 1::float8)`;
+      for (const [i, t] of times.entries()) {
+        const run = await store.run(`us-${tag}-${i}`);
+        const ms = Date.parse(`${t.slice(0, 23)}Z`);
+        expect([run.startedAt.getTime(), run.endedAt?.getTime()]).toEqual([ms, ms]);
+      }
+    } finally {
+      await sql.end();
+      await store.close();
+    }
+  });
 });
