@@ -31,6 +31,7 @@ const { values: flags } = parseArgs({
     configs: { type: 'string', default: 'baseline,mltrace-postgres,mltrace-pglite,otel' },
     'plugin-options': { type: 'string', default: '{}' },
     profile: { type: 'boolean', default: false },
+    'thread-profiles': { type: 'string' },
     'no-write': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -48,6 +49,8 @@ if (flags.help) {
   --profile           profile the workers' main threads over the measured rounds and write
                       bench/results/temporal-profile.md (the profiler inflates CPU figures: the
                       main report is not written)
+  --thread-profiles D V8 profiles of every thread of every worker (node --cpu-prof), whole
+                      process lifetime, into D/<config>/: the workflow thread's share is there
   --no-write          print the table without writing bench/results/temporal.*`);
   process.exit(0);
 }
@@ -155,7 +158,17 @@ async function main(): Promise<void> {
   // every chunk runs under the same conditions.
   for (const config of configs) {
     const taskQueue = `bench-${config}-${Date.now()}`;
+    const threadProfiles = flags['thread-profiles'];
     const child = fork(workerPath, [config, taskQueue], {
+      ...(threadProfiles
+        ? {
+            execArgv: [
+              '--cpu-prof',
+              `--cpu-prof-dir=${join(threadProfiles, config)}`,
+              '--cpu-prof-interval=500',
+            ],
+          }
+        : {}),
       env: {
         ...process.env,
         MLTRACE_BENCH_TEMPORAL_ADDRESS: temporal.address,
@@ -300,7 +313,7 @@ async function main(): Promise<void> {
       summaries.push(await summariseProfile(join(profileDir, `${config}.cpuprofile`), config, profiled));
     writeProfileReport(summaries, { attempts: profiled, flags: process.argv.slice(2).join(' ') });
     await rm(profileDir, { recursive: true, force: true });
-  } else if (!flags['no-write']) {
+  } else if (!flags['no-write'] && !flags['thread-profiles']) {
     writeReport('temporal', {
       title: 'Temporal plugin: worker CPU per activity attempt, throughput, memory',
       notes,

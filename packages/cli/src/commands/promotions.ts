@@ -1,5 +1,4 @@
-import { formatTimeline } from '@mltrace/retraining/explain';
-import { type Promotion, promotionTimeline } from '@mltrace/store';
+import type { Promotion } from '@mltrace/store';
 import { examples, type Register } from '../command.js';
 import { dateOption, positiveInt } from '../options.js';
 
@@ -32,6 +31,9 @@ export const registerPromotions: Register = (program, wrap) => {
           model: string | undefined,
           options: { alias?: string; since?: Date; until?: Date; limit: number; json?: boolean },
         ) => {
+          // Loaded here, not at start-up: `mltrace --help` loads no store (test/startup.test.ts).
+          const { promotionTimeline } = await import('@mltrace/store');
+          const { formatTimeline } = await import('@mltrace/retraining/explain');
           const store = await ctx.store();
           const promotions = await promotionTimeline(store, {
             ...(model ? { model } : {}),
