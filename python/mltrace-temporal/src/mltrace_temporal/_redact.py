@@ -48,12 +48,24 @@ def _squash(key: str) -> str:
     return re.sub(r"[^a-z0-9]", "", key.lower())
 
 
+_SECRET_KEYS: dict[str, bool] = {}
+"""Memo of `is_secret_key`: a record's keys are the same in every record."""
+
+
 def is_secret_key(key: str) -> bool:
     """Whether a key names a secret (case and punctuation ignored: apiKey, API_KEY, x-api-key)."""
-    squashed = _squash(key)
-    if squashed == "" or _NOT_SECRET_KEY.search(squashed):
-        return False
-    return squashed in _SECRET_KEY_EXACT or any(part in squashed for part in _SECRET_KEY_PARTS)
+    hit = _SECRET_KEYS.get(key)
+    if hit is None:
+        squashed = _squash(key)
+        hit = (
+            squashed != ""
+            and not _NOT_SECRET_KEY.search(squashed)
+            and (squashed in _SECRET_KEY_EXACT or any(part in squashed for part in _SECRET_KEY_PARTS))
+        )
+        if len(_SECRET_KEYS) >= 10_000:
+            _SECRET_KEYS.clear()
+        _SECRET_KEYS[key] = hit
+    return hit
 
 
 # The interceptor's key test: the plugin's DEFAULT_REDACT_KEYS (workflow/redact.ts), extendable.
@@ -142,10 +154,28 @@ def _redact_assignment(match: re.Match[str]) -> str:
     return f"{quote}{key}{quote}{separator}{REDACTED}"
 
 
+_REDACTED_TEXTS: dict[str, str] = {}
+"""Memo of `redact_text` for short texts: ids, queues, names and paths recur in every record."""
+_MAX_MEMO_TEXT = 512
+_MAX_MEMO = 10_000
+
+
 def redact_text(text: str) -> str:
     """Free text with every credential it carries replaced by [REDACTED] (core's redactText)."""
     if len(text) < 6:
         return text
+    if len(text) > _MAX_MEMO_TEXT:
+        return _redact_text(text)
+    done = _REDACTED_TEXTS.get(text)
+    if done is None:
+        done = _redact_text(text)
+        if len(_REDACTED_TEXTS) >= _MAX_MEMO:
+            _REDACTED_TEXTS.clear()
+        _REDACTED_TEXTS[text] = done
+    return done
+
+
+def _redact_text(text: str) -> str:
     text = _PEM.sub(REDACTED, text)
     text = _JWT.sub(REDACTED, text)
     text = _KNOWN_TOKENS.sub(REDACTED, text)

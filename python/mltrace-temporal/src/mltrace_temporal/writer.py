@@ -13,8 +13,8 @@ import os
 import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable, Mapping
+from itertools import islice
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +52,8 @@ class WriterStats:
     """What the writer has done (a copy)."""
 
     queued: int = 0
+    coalesced: int = 0
+    """Queued records replaced by a later record of the same run key before being written."""
     written: int = 0
     dropped: int = 0
     spooled: int = 0
@@ -74,7 +76,8 @@ class LineageWriter:
         self.options = options or WriterOptions()
         self._store_or_factory = store
         self._store: LineageStore | None = None
-        self._queue: deque[tuple[str, Callable[[], Record]]] = deque()
+        # Insertion-ordered by run key: a later record of a key replaces the queued one in its slot.
+        self._queue: dict[str, Callable[[], Record]] = {}
         self._cond = threading.Condition()
         self._stats = WriterStats()
         self._closed = False
@@ -89,12 +92,17 @@ class LineageWriter:
             return WriterStats(**{**self._stats.__dict__, "queued": len(self._queue)})
 
     def enqueue(self, build: Callable[[], Record], key: str) -> None:
-        """Queues a record, built later by `build` in the writer's thread."""
+        """Queues a record, built later by `build` in the writer's thread. Records of one run key
+        coalesce while queued (an attempt's end replaces its `running` record): built and written once."""
         with self._cond:
+            if key in self._queue:
+                self._queue[key] = build
+                self._stats.coalesced += 1
+                return
             if len(self._queue) >= self.options.max_queue_size:
                 self._stats.dropped += 1
                 return
-            self._queue.append((key, build))
+            self._queue[key] = build
             if len(self._queue) >= self.options.batch_size:
                 self._cond.notify()
 
@@ -130,7 +138,8 @@ class LineageWriter:
                     self._cond.wait(self.options.flush_interval)
                 if self._closed and not self._queue:
                     return
-                batch = [self._queue.popleft() for _ in range(min(len(self._queue), self.options.batch_size))]
+                keys = list(islice(self._queue, self.options.batch_size))
+                batch = [(key, self._queue.pop(key)) for key in keys]
                 self._busy = True
             try:
                 if batch:
