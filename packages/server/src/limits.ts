@@ -63,18 +63,14 @@ export function boundedGraph<G extends Graph>(
 ): string {
   const by: string[] = [];
   if (graph.truncated) by.push(graph.runs.length >= limits.maxRuns ? 'runs' : 'depth');
-  // `pieces`: the runs' JSON, made once while sizing them, spliced in rather than serialised
-  // again (twice was an eighth of the server's CPU under load on a 20-run lineage). The first `"runs":[]` of the text is the key: inside a JSON string every
-  // quote is escaped, and `roots` (before it) holds pointers, which have no `runs` key.
-  const answer = (runs: G['runs'], pieces: string[]) => {
-    const cut = runs.length < graph.runs.length;
-    const ids = new Set(cut ? runs.map((run) => run.id) : []);
+  const answer = (runs: G['runs']) => {
+    const ids = new Set(runs.map((run) => run.id));
     const used = new Set<number>();
-    if (cut)
-      for (const run of runs) for (const p of [...(run.inputs ?? []), ...(run.outputs ?? [])]) used.add(p.id);
-    const text = JSON.stringify({
+    for (const run of runs) for (const p of [...(run.inputs ?? []), ...(run.outputs ?? [])]) used.add(p.id);
+    const cut = runs.length < graph.runs.length;
+    return JSON.stringify({
       ...graph,
-      runs: [],
+      runs,
       pointers: cut ? graph.pointers.filter((p) => used.has(p.id)) : graph.pointers,
       dependencies: cut
         ? graph.dependencies.filter((d) => ids.has(d.run) && ids.has(d.dependsOn))
@@ -88,32 +84,27 @@ export function boundedGraph<G extends Graph>(
           }
         : {}),
     });
-    const at = text.indexOf('"runs":[]') + '"runs":['.length;
-    return `${text.slice(0, at)}${pieces.join(',')}${text.slice(at)}`;
   };
   // Sizes once per run (its own JSON and its pointers'), then one cut: no re-serialising per try.
   const pointerSize = new Map(graph.pointers.map((p) => [p.id, JSON.stringify(p).length + 1]));
   let budget = limits.maxBytes - 1024;
   let keep = 0;
   const counted = new Set<number>();
-  const pieces: string[] = [];
   for (const run of graph.runs) {
-    const piece = JSON.stringify(run);
-    let size = piece.length + 64;
+    let size = JSON.stringify(run).length + 64;
     for (const p of [...(run.inputs ?? []), ...(run.outputs ?? [])])
       if (!counted.has(p.id)) size += pointerSize.get(p.id) ?? 0;
     if (size > budget && keep > 0) break;
     budget -= size;
     for (const p of [...(run.inputs ?? []), ...(run.outputs ?? [])]) counted.add(p.id);
-    pieces.push(piece);
     keep++;
   }
   let runs = graph.runs.slice(0, keep);
-  let text = answer(runs, pieces);
+  let text = answer(runs);
   // Multi-byte text can still overshoot the estimate: cut further until it fits.
   while (Buffer.byteLength(text) > limits.maxBytes && runs.length > 1) {
     runs = runs.slice(0, Math.max(1, Math.floor(runs.length * 0.8)));
-    text = answer(runs, pieces.slice(0, runs.length));
+    text = answer(runs);
   }
   return text;
 }
