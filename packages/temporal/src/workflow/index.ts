@@ -530,7 +530,13 @@ function observe<T>(
   onFulfilled: (value: T) => void,
   onRejected: (reason: unknown) => void,
 ): void {
-  Object.defineProperty(promise, 'constructor', { value: NO_PROMISE, configurable: true });
+  try {
+    Object.defineProperty(promise, 'constructor', { value: NO_PROMISE, configurable: true });
+  } catch {
+    // Not an extensible native promise (another interceptor's): a plain `then` still works.
+    void promise.then(onFulfilled, onRejected);
+    return;
+  }
   try {
     void promise.then(onFulfilled, onRejected);
   } finally {
