@@ -7,9 +7,9 @@ import type {
 } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { currentLineage } from './activity.js';
-import { pointerVersions, withVersions, workflowSummary } from './workflow/details.js';
+import { withVersions, workflowSummary } from './workflow/details.js';
 import { asLineageHeader, LINEAGE_HEADER, type LineageHeader, UI_HEADER } from './workflow/header.js';
-import { findPointers } from './workflow/pointers.js';
+import { scanPointers } from './workflow/pointers.js';
 import { DEFAULT_REDACT_KEYS, secretKeyTest } from './workflow/redact.js';
 
 /** Options of {@link MltraceWorkflowClientInterceptor}. */
@@ -90,7 +90,8 @@ export class MltraceWorkflowClientInterceptor implements WorkflowClientIntercept
   private options<T extends WorkflowStartInput['options']>(workflowType: string, options: T): T {
     if (!this.staticSummary || options.staticSummary !== undefined) return options;
     const args = options.args ?? [];
-    const inputs = withVersions(findPointers(args, SUMMARY_LIMITS), pointerVersions(args, 500));
+    const { uris, versions } = scanPointers(args, SUMMARY_LIMITS);
+    const inputs = withVersions(uris, versions);
     return { ...options, staticSummary: workflowSummary(workflowType, inputs) };
   }
 

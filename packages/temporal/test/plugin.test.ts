@@ -15,7 +15,9 @@ import { backfill } from '../src/backfill.js';
 import { createMltracePlugin, type MltracePlugin } from '../src/plugin.js';
 import { LINEAGE_HEADER } from '../src/workflow/header.js';
 import {
+  BATCHED_SEARCH_ATTRIBUTES_PATCH,
   lineageQuery,
+  MLTRACE_INPUTS,
   MLTRACE_MODEL_VERSIONS,
   MLTRACE_OUTPUTS,
   MLTRACE_PIPELINE_RUN,
@@ -222,6 +224,31 @@ describe('the plugin', () => {
       return ids.length > 0 ? ids : undefined;
     }, 'the workflow to be found by its output');
     expect(found).toEqual([workflowId]);
+  });
+
+  it('upserts the search attributes once the calls in flight are done, not once per call', async () => {
+    const { result, handle } = await execute<string[]>(postgres, 'fanOut', [8]);
+    expect(result).toHaveLength(8);
+    const upserts: string[][] = [];
+    let batched = false;
+    for (const event of (await handle.fetchHistory()).events ?? []) {
+      const fields = event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields;
+      // (patched() upserts TemporalChangeVersion on its own)
+      const ours = Object.keys(fields ?? {}).filter((key) => key.startsWith('Mltrace'));
+      if (ours.length > 0) upserts.push(ours.sort());
+      const details = Object.values(event.markerRecordedEventAttributes?.details ?? {});
+      const data = details.flatMap((d) => d.payloads ?? []).map((p) => Buffer.from(p.data ?? []).toString());
+      if (data.some((d) => d.includes(BATCHED_SEARCH_ATTRIBUTES_PATCH))) batched = true;
+    }
+    expect(batched).toBe(true);
+    // The pipeline run at the start, then the first finished call's outputs at once, the other
+    // seven's together when none is in flight (or all eight together): never one per call.
+    expect(upserts[0]).toEqual(['MltracePipelineRun']);
+    expect(upserts.length - 1).toBeGreaterThanOrEqual(1);
+    expect(upserts.length - 1).toBeLessThanOrEqual(2);
+    const attributes = (await handle.describe()).typedSearchAttributes;
+    expect([...(attributes.get(MLTRACE_OUTPUTS) ?? [])].sort()).toEqual([...result].sort());
+    expect([...(attributes.get(MLTRACE_INPUTS) ?? [])].sort()).toEqual([...result].sort());
   });
 
   it('records one run per attempt of a retried activity, each failure with its reason', async () => {

@@ -5,9 +5,10 @@
  * and commit the
  * files under test/test-histories/ (named `<case>.<plugin config>.json`, config being `sa`
  * (search attributes on, recorded before the UI patch), `ui` (search attributes on, with the
- * activity summaries and `MltraceInputs`), `default` or `none` (no plugin); each is the JSON history of
+ * activity summaries and `MltraceInputs`), `batched` (search attributes on, upserts batched: the
+ * v3 patch), `default` or `none` (no plugin); each is the JSON history of
  * `temporal workflow show -o json` with the `workflowId` added; then `npx biome check --write` formats them).
- * `MLTRACE_RECORD_CONFIGS=ui` records only the configurations named (committed histories of the
+ * `MLTRACE_RECORD_CONFIGS=batched` records only the configurations named (committed histories of the
  * others are what proves older histories still replay: do not record them again).
  */
 import { execFile } from 'node:child_process';
@@ -39,6 +40,7 @@ describe('recording the replay histories', () => {
       [
         ['sa', createMltracePlugin({ store, searchAttributes: true, spoolDir: false })],
         ['ui', createMltracePlugin({ store, searchAttributes: true, spoolDir: false })],
+        ['batched', createMltracePlugin({ store, searchAttributes: true, spoolDir: false })],
         ['default', createMltracePlugin({ store, spoolDir: false })],
         ['none', undefined],
       ] as Array<[string, MltracePlugin | undefined]>
@@ -52,6 +54,7 @@ describe('recording the replay histories', () => {
       ['declared', 'declared', ['models:/taxi/7'], []],
       ['runtime-io', 'runtimeIo', ['daily'], []],
       ['parent', 'parent', [], ['-child']],
+      ['fan-out', 'fanOut', [4], []],
     ];
     for (const [config, plugin] of configs) {
       const taskQueue = unique(`record-${config}`);
@@ -65,8 +68,7 @@ describe('recording the replay histories', () => {
       await worker.runUntil(async () => {
         for (const [name, workflowType, args, children] of cases) {
           if (
-            config !== 'sa' &&
-            config !== 'ui' &&
+            !['sa', 'ui', 'batched'].includes(config) &&
             !['pipeline', 'parent', 'local', 'cancelling'].includes(name)
           )
             continue;

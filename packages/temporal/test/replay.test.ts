@@ -75,6 +75,19 @@ describe('committed event histories of the test workflows', () => {
     }
   });
 
+  it('recorded with batched search-attribute upserts (v3) replay with the plugin, with or without search attributes', {
+    timeout: 180_000,
+  }, async () => {
+    const histories = await recorded('batched');
+    expect(histories.map((h) => h.file)).toContain('fan-out.batched.json');
+    expect(histories.length).toBeGreaterThanOrEqual(10);
+    for (const plugin of [withSearchAttributes, byDefault]) {
+      const results = await replay(histories, [plugin]);
+      expect(results.filter((r) => r.error)).toEqual([]);
+      expect(results).toHaveLength(histories.length);
+    }
+  });
+
   it('replay with the default plugin', { timeout: 180_000 }, async () => {
     const histories = await recorded('default');
     const results = await replay(histories, [byDefault]);

@@ -7,9 +7,11 @@ import {
   CancellationScope,
   continueAsNew,
   executeChild,
+  getCurrentDetails,
   isCancellation,
   proxyActivities,
   proxyLocalActivities,
+  setCurrentDetails,
   sleep,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -94,6 +96,18 @@ export async function many(n: number, parallel: number): Promise<number> {
     for (const value of await Promise.all(batch)) sum += value;
   }
   return sum;
+}
+
+/** `n` calls in flight at once, each returning its own output file. */
+export async function fanOut(n: number): Promise<string[]> {
+  return Promise.all(Array.from({ length: n }, (_, i) => acts.echo(`s3://fan/out-${i}.parquet`)));
+}
+
+/** Sets details of its own, runs an activity, and returns the details as it sees them. */
+export async function ownDetails(note: string): Promise<string> {
+  setCurrentDetails(note);
+  await acts.echo('s3://own/details.csv');
+  return getCurrentDetails();
 }
 
 /** `n` activities one after another, each sleeping `ms`. */

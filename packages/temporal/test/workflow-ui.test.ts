@@ -106,6 +106,24 @@ describe("the workflow's page in Temporal", { timeout: 240_000 }, () => {
     });
   });
 
+  it("keeps the workflow's own details above the lineage, and out of what the workflow reads back", async () => {
+    const plugin = createMltracePlugin({ store, spoolDir: false });
+    await runWith<string>(
+      plugin,
+      'default',
+      'ownDetails',
+      ['**my notes**'],
+      async (client, workflowId, seen) => {
+        // Rendered for the metadata query only: the workflow's getCurrentDetails() is its own, so
+        // its code runs the same whether a query came or not.
+        expect(seen).toBe('**my notes**');
+        const details = await currentDetails(client, workflowId);
+        expect(details.startsWith('**my notes**\n\n---\n\n### Lineage (mltrace)')).toBe(true);
+        expect(details).toContain('**1 component run**: 1 succeeded');
+      },
+    );
+  });
+
   it('shows counts and the newest runs, not 1,000 lines, for a workflow of 1,000 activities', async () => {
     const plugin = createMltracePlugin({ store, spoolDir: false });
     await runWith<number>(plugin, 'default', 'many', [1000, 100], async (client, workflowId, sum) => {

@@ -22,52 +22,17 @@ export const MAX_DETAIL_MODELS = 8;
 /** Temporal's limit on a summary (bytes); ours stay well under it. */
 const MAX_SUMMARY_CHARS = 190;
 
-/** Keys whose string value, next to a pointer, is that pointer's content version. */
-const VERSION_KEYS = ['version', 'md5', 'digest', 'etag', 'sha256', 'checksum', 'contentHash'];
-/** Keys whose string value is the pointer an object describes. */
-const POINTER_KEYS = ['uri', 'url', 'path', 'localPath', 'file', 'location'];
 /** Keys under which an argument names what the activity writes. */
 const OUTPUT_KEY =
   /^(output|out|dest|destination|target)(Path|Uri|File|Dir)?$|^(output|out)_?(path|uri|file|dir)$/i;
 
-/**
- * The content versions an argument list or a result gives its pointers: an object holding a
- * pointer (`uri`, `path`, `localPath`...) and a version (`version`, `md5`, `digest`, `etag`...)
- * versions that pointer, as DVC files, MLflow model versions and the retraining workflow's
- * `{ uri, version }` records do. Bounded by `maxNodes` values visited.
- */
-export function pointerVersions(value: unknown, maxNodes = 2000): Map<string, string> {
-  const versions = new Map<string, string>();
-  const seen = new Set<object>();
-  let nodes = 0;
-  const visit = (node: unknown, depth: number): void => {
-    if (nodes++ >= maxNodes || node === null || typeof node !== 'object' || depth > 6) return;
-    if (seen.has(node)) return;
-    seen.add(node);
-    if (Array.isArray(node)) {
-      for (const item of node) visit(item, depth + 1);
-      return;
-    }
-    const record = node as Record<string, unknown>;
-    const versionKey = VERSION_KEYS.find((k) => typeof record[k] === 'string' && record[k] !== '');
-    if (versionKey) {
-      for (const key of POINTER_KEYS) {
-        const pointer = record[key];
-        if (typeof pointer === 'string' && pointer.trim() && !versions.has(pointer.trim())) {
-          versions.set(pointer.trim(), record[versionKey] as string);
-        }
-      }
-    }
-    for (const child of Object.values(record)) visit(child, depth + 1);
-  };
-  visit(value, 0);
-  return versions;
-}
-
-/** Pairs each found pointer with its version from {@link pointerVersions}. */
-export function withVersions(uris: readonly string[], versions: Map<string, string>): ShownPointer[] {
+/** Pairs each found pointer with its version from `scanPointers`. */
+export function withVersions(
+  uris: readonly string[],
+  versions: Map<string, string> | undefined,
+): ShownPointer[] {
   return uris.map((uri) => {
-    const version = versions.get(uri);
+    const version = versions?.get(uri);
     return version ? { uri, version } : { uri };
   });
 }
@@ -192,8 +157,6 @@ export interface DetailsInput {
   models: readonly DetailModel[];
   /** The pipeline run (root workflow id) when it is not this workflow. */
   pipelineRun?: string;
-  /** Renders a row (a caller may cache lines: a row changes twice, the details many times). @default renderDetailRow */
-  rowLine?: (row: DetailRow) => string;
 }
 
 // Words, not emoji: a browser without an emoji font shows emoji as boxes.
@@ -269,8 +232,7 @@ export function renderDetails(input: DetailsInput): string {
   if (rows.length > 0) {
     // A list, not a table: the details panel is narrow, and list items wrap.
     lines.push('', '**Component runs** (newest last)');
-    const line = input.rowLine ?? ((row: DetailRow) => renderDetailRow(ui, row));
-    for (const row of rows) lines.push(line(row));
+    for (const row of rows) lines.push(renderDetailRow(ui, row));
   }
 
   if (input.omitted > 0) {

@@ -21,9 +21,8 @@
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import {
+  type ActivateInput,
   type ActivityInput,
-  type ConcludeActivationInput,
-  type ConcludeActivationOutput,
   type ContinueAsNewInput,
   defaultPayloadConverter,
   defineQuery,
@@ -53,8 +52,6 @@ import {
   declaredOutput,
   MAX_DETAIL_ROWS,
   modelKind,
-  pointerVersions,
-  renderDetailRow,
   renderDetails,
   type ShownPointer,
   withVersions,
@@ -67,7 +64,7 @@ import {
   type LineageHeader,
   UI_HEADER,
 } from './header.js';
-import { findPointers, looksLikePointer } from './pointers.js';
+import { findPointers, looksLikePointer, scanPointers } from './pointers.js';
 import { DEFAULT_REDACT_KEYS, secretKeyTest } from './redact.js';
 
 export {
@@ -155,6 +152,16 @@ export const MLTRACE_INPUTS = defineSearchAttributeKey('MltraceInputs', SearchAt
 export const SEARCH_ATTRIBUTES_PATCH = 'mltrace-search-attributes-v1';
 /** The `patched()` id guarding the `MltraceInputs` upserts (added after v1). */
 export const INPUT_SEARCH_ATTRIBUTES_PATCH = 'mltrace-search-attributes-v2-inputs';
+/**
+ * The `patched()` id of fewer search-attribute upserts (added after v2): one per finished call,
+ * each repeating the whole lists, cost the worker more than all the rest the plugin does
+ * (bench/results/temporal-breakdown.md). Since v3 the attributes that changed are upserted once
+ * the workflow has no call in flight, or {@link SEARCH_ATTRIBUTES_INTERVAL_MS} of workflow time
+ * after the last upsert, and when the workflow ends: at most once per activation.
+ */
+export const BATCHED_SEARCH_ATTRIBUTES_PATCH = 'mltrace-search-attributes-v3-batched';
+/** Since v3, changes wait at most this long (workflow time) while calls are in flight. */
+export const SEARCH_ATTRIBUTES_INTERVAL_MS = 10_000;
 /** The `patched()` id guarding the activity summaries (the current details produce no command). */
 export const UI_PATCH = 'mltrace-ui-v1';
 
@@ -162,7 +169,15 @@ export const UI_PATCH = 'mltrace-ui-v1';
 export const PATCH_SEARCH_ATTRIBUTES: Readonly<Record<string, readonly string[]>> = {
   [SEARCH_ATTRIBUTES_PATCH]: [MLTRACE_OUTPUTS.name, MLTRACE_MODEL_VERSIONS.name, MLTRACE_PIPELINE_RUN.name],
   [INPUT_SEARCH_ATTRIBUTES_PATCH]: [MLTRACE_INPUTS.name],
+  [BATCHED_SEARCH_ATTRIBUTES_PATCH]: [
+    MLTRACE_OUTPUTS.name,
+    MLTRACE_MODEL_VERSIONS.name,
+    MLTRACE_PIPELINE_RUN.name,
+  ],
 };
+
+/** The built-in query the Web UI and `temporal workflow metadata` read the current details with. */
+const METADATA_QUERY = '__temporal_workflow_metadata';
 
 /** At most this many values per KeywordList search attribute, each at most this many characters. */
 const MAX_KEYWORDS = 50;
@@ -202,9 +217,26 @@ function errorOf(err: unknown): { message: string; type?: string } {
   return typeof type === 'string' ? { message, type } : { message };
 }
 
+/** A {@link WorkflowLineageRun} as kept: workflow times as numbers, formatted when queried. */
+type TrackedRun = Omit<WorkflowLineageRun, 'scheduledAt' | 'endedAt'> & {
+  scheduledAtMs: number;
+  endedAtMs?: number;
+};
+
+/** An activity call: what its outcome updates. */
+interface Call {
+  run: TrackedRun;
+  row: DetailRow;
+  /** The call's promise, once scheduled. */
+  promise?: Promise<unknown>;
+}
+
+/** The search attributes an activation changed, upserted once at its end (the v3 patch). */
+type PendingKey = 'outputs' | 'models' | 'inputs';
+
 /** The per-run state of the interceptors (one instance per workflow run). */
 class LineageState {
-  readonly runs: WorkflowLineageRun[] = [];
+  readonly runs: TrackedRun[] = [];
   readonly children: WorkflowLineageChild[] = [];
   omittedRuns = 0;
   header: LineageHeader | undefined;
@@ -220,7 +252,19 @@ class LineageState {
   uiPayload: Headers[string] | undefined;
   /** Activity summaries are on (this run took the {@link UI_PATCH}). */
   summaries = false;
+  /** This run took the v1 patch (outputs, model versions, pipeline run). */
+  private outputSearchAttributes = false;
   private inputSearchAttributes = false;
+  /**
+   * This run took the v3 patch: upserts are batched, and the caller calls
+   * {@link upsertPending}`(true)` when the workflow's own promise settles.
+   */
+  batchesUpserts = false;
+  private readonly pending = new Set<PendingKey>();
+  private upsertQueued = false;
+  private lastUpsertMs = Number.NEGATIVE_INFINITY;
+  /** `temporal:NAMESPACE/WORKFLOW/RUN/`: the run keys' common start. */
+  private runKeyBase = '';
   private readonly counts: Record<DetailRow['status'], number> = {
     running: 0,
     succeeded: 0,
@@ -231,13 +275,6 @@ class LineageState {
   private readonly rows: DetailRow[] = [];
   private omittedRows = 0;
   private readonly models = new Map<string, DetailModel>();
-  /** The details this state set last (anything else there was set by the workflow itself). */
-  private lastDetails = '';
-  private ownDetails = '';
-  /** Something shown in the details changed since they were last set (at the end of an activation). */
-  private detailsChanged = false;
-  /** Each row's rendered line, until the row changes (a row changes twice, the details many times). */
-  private readonly rowLines = new WeakMap<DetailRow, string>();
 
   constructor(private readonly searchAttributes: boolean) {}
 
@@ -254,12 +291,14 @@ class LineageState {
       }
     }
     const self = { workflowId: info.workflowId, runId: info.runId };
+    this.runKeyBase = `temporal:${info.namespace}/${info.workflowId}/${info.runId}/`;
     const root = incoming?.root ?? (info.root ? { ...info.root } : self);
     const parent = info.parent
       ? { workflowId: info.parent.workflowId, runId: info.parent.runId }
       : incoming?.parent;
     this.header = { v: 1, pipelineRun: incoming?.pipelineRun ?? root, root, ...(parent ? { parent } : {}) };
-    if (this.searchAttributes && patched(SEARCH_ATTRIBUTES_PATCH)) {
+    this.outputSearchAttributes = this.searchAttributes && patched(SEARCH_ATTRIBUTES_PATCH);
+    if (this.outputSearchAttributes) {
       const pipelineRun = this.header.pipelineRun.workflowId.slice(0, MAX_KEYWORD_CHARS);
       if (info.typedSearchAttributes.get(MLTRACE_PIPELINE_RUN) !== pipelineRun) {
         upsertSearchAttributes([{ key: MLTRACE_PIPELINE_RUN, value: pipelineRun }]);
@@ -277,17 +316,18 @@ class LineageState {
     }
     this.inputSearchAttributes = this.searchAttributes && patched(INPUT_SEARCH_ATTRIBUTES_PATCH);
     this.summaries = patched(UI_PATCH);
-    this.detailsChanged = true;
+    this.batchesUpserts = this.outputSearchAttributes && patched(BATCHED_SEARCH_ATTRIBUTES_PATCH);
   }
 
   /**
-   * At the end of each activation, sets the workflow's current details when they changed: once
-   * per activation, not once per activity event (the details produce no command, and are only
-   * read by the metadata query, which runs in an activation of its own).
+   * Sets the workflow's current details for an activation that answers the metadata query (the
+   * only reader of the details: the Web UI and `temporal workflow metadata`), so they are rendered
+   * when read, not on every change; returns the details the workflow had set itself, which the
+   * caller puts back once the query is answered: the workflow's own `getCurrentDetails()` never
+   * sees ours, so its code behaves the same whether a query came or not (replay-safe).
    */
-  concludeActivation(): void {
-    if (!this.detailsChanged) return;
-    this.detailsChanged = false;
+  showDetails(): string {
+    const own = getCurrentDetails();
     const header = this.header;
     const info = workflowInfo();
     const ours = renderDetails({
@@ -299,21 +339,10 @@ class LineageState {
       ...(header && header.pipelineRun.workflowId !== info.workflowId
         ? { pipelineRun: header.pipelineRun.workflowId }
         : {}),
-      rowLine: (row) => {
-        let line = this.rowLines.get(row);
-        if (line === undefined) {
-          line = renderDetailRow(this.ui, row);
-          this.rowLines.set(row, line);
-        }
-        return line;
-      },
     });
-    // Details the workflow set itself (since our last update) stay, above ours.
-    const current = getCurrentDetails();
-    if (current !== this.lastDetails) this.ownDetails = current;
-    const details = this.ownDetails ? `${this.ownDetails}\n\n---\n\n${ours}` : ours;
-    this.lastDetails = details;
-    setCurrentDetails(details);
+    // Details the workflow set itself stay, above ours.
+    setCurrentDetails(own ? `${own}\n\n---\n\n${ours}` : ours);
+    return own;
   }
 
   /** The header for activities of this workflow (encoded once). */
@@ -344,22 +373,27 @@ class LineageState {
     };
   }
 
+  /** Records a scheduled call; returns it, and the summary to give it (if any). */
   begin(
     activityId: string,
     activityType: string,
     local: boolean,
     args: unknown[],
-  ): { run: WorkflowLineageRun; row: DetailRow; summary: string | undefined } {
-    const info = workflowInfo();
-    const inputs = findPointers(args, POINTER_LIMITS);
-    const dependsOn = [...new Set(inputs.flatMap((uri) => this.producers.get(uri) ?? []))];
-    const run: WorkflowLineageRun = {
+  ): { call: Call; summary: string | undefined } {
+    const { uris: inputs, versions } = scanPointers(args, POINTER_LIMITS);
+    const dependsOn: string[] = [];
+    for (const uri of inputs) {
+      const producer = this.producers.get(uri);
+      if (producer !== undefined && !dependsOn.includes(producer)) dependsOn.push(producer);
+    }
+    const runKeyPrefix = `${this.runKeyBase}${activityId}/`;
+    const run: TrackedRun = {
       activityId,
       activityType,
       local,
       status: 'running',
-      scheduledAt: new Date().toISOString(),
-      runKeyPrefix: `temporal:${info.namespace}/${info.workflowId}/${info.runId}/${activityId}/`,
+      scheduledAtMs: Date.now(),
+      runKeyPrefix,
       inputs,
       outputs: [],
       dependsOn,
@@ -369,12 +403,11 @@ class LineageState {
       this.runs.shift();
       this.omittedRuns++;
     }
-    const shownInputs = withVersions(inputs, pointerVersions(args));
-    const output = declaredOutput(args, inputs);
+    const shownInputs = withVersions(inputs, versions);
     const row: DetailRow = {
       activityType,
       status: 'running',
-      runKeyPrefix: run.runKeyPrefix,
+      runKeyPrefix,
       inputs: shownInputs,
       outputs: [],
     };
@@ -384,12 +417,14 @@ class LineageState {
       this.rows.shift();
       this.omittedRows++;
     }
-    this.detailsChanged = true;
-    const summary = this.summaries
-      ? activitySummary(shownInputs, output ? shownInputs.find((p) => p.uri === output) : undefined) ||
-        undefined
-      : undefined;
-    return { run, row, summary };
+    let summary: string | undefined;
+    if (this.summaries && inputs.length > 0) {
+      const output = declaredOutput(args, inputs);
+      summary =
+        activitySummary(shownInputs, output ? shownInputs.find((p) => p.uri === output) : undefined) ||
+        undefined;
+    }
+    return { call: { run, row }, summary };
   }
 
   /**
@@ -397,7 +432,7 @@ class LineageState {
    * entry when some are new, for the caller to send in one command with the outputs'.
    */
   private noteInputs(row: DetailRow): Array<{ key: typeof MLTRACE_INPUTS; value: string[] }> {
-    if (!this.inputSearchAttributes) return [];
+    if (!this.inputSearchAttributes || this.inputKeywords.size >= MAX_INPUT_KEYWORDS) return [];
     let changed = false;
     for (const pointer of row.inputs) {
       for (const value of pointer.version
@@ -412,21 +447,31 @@ class LineageState {
     return changed ? [{ key: MLTRACE_INPUTS, value: [...this.inputKeywords] }] : [];
   }
 
-  /** Ends a row of the details (its outputs or error are set next, before the details are rendered). */
+  /** Ends a row of the details. */
   private endRow(row: DetailRow, status: DetailRow['status']): void {
     this.counts.running--;
     this.counts[status]++;
     row.status = status;
-    this.rowLines.delete(row);
-    this.detailsChanged = true;
   }
 
-  succeeded(run: WorkflowLineageRun, row: DetailRow, result: unknown): void {
+  /** Notes the call's outcome when its promise settles. */
+  observe(promise: Promise<unknown>, call: Call): void {
+    call.promise = promise;
+    observe(
+      promise,
+      (result) => this.succeeded(call, result),
+      (err: unknown) => this.failed(call, err),
+    );
+  }
+
+  succeeded(call: Call, result: unknown): void {
+    const { run, row } = call;
     run.status = 'succeeded';
-    run.endedAt = new Date().toISOString();
-    run.outputs = findPointers(result, POINTER_LIMITS);
+    run.endedAtMs = Date.now();
+    const { uris, versions } = scanPointers(result, POINTER_LIMITS);
+    run.outputs = uris;
     this.endRow(row, 'succeeded');
-    row.outputs = withVersions(run.outputs, pointerVersions(result));
+    row.outputs = withVersions(uris, versions);
     // A call that read no pointer and returned a model version looked it up (the current
     // champion), it did not make it: not a model this workflow registered or promoted.
     const lookup = run.inputs.length === 0;
@@ -436,6 +481,7 @@ class LineageState {
     }
     const inputs = this.noteInputs(row);
     let changed = false;
+    let modelsChanged = false;
     for (const uri of run.outputs) {
       this.producers.set(uri, run.activityId);
       const keyword = uri.slice(0, MAX_KEYWORD_CHARS);
@@ -453,9 +499,15 @@ class LineageState {
       ) {
         this.modelVersions.add(keyword);
         changed = true;
+        modelsChanged = true;
       }
     }
-    if (changed && this.searchAttributes && patched(SEARCH_ATTRIBUTES_PATCH)) {
+    if (this.batchesUpserts) {
+      if (changed) this.pending.add('outputs');
+      if (modelsChanged) this.pending.add('models');
+      if (inputs.length > 0) this.pending.add('inputs');
+      this.scheduleUpsert(call);
+    } else if (changed && this.outputSearchAttributes) {
       upsertSearchAttributes([
         { key: MLTRACE_OUTPUTS, value: [...this.outputs] },
         ...(this.modelVersions.size > 0
@@ -468,14 +520,51 @@ class LineageState {
     }
   }
 
-  failed(run: WorkflowLineageRun, row: DetailRow, err: unknown): void {
+  failed(call: Call, err: unknown): void {
+    const { run, row } = call;
     run.status = isCancellation(err) ? 'cancelled' : 'failed';
-    run.endedAt = new Date().toISOString();
+    run.endedAtMs = Date.now();
     run.error = errorOf(err);
     this.endRow(row, run.status);
     row.error = run.error.message;
     const inputs = this.noteInputs(row);
-    if (inputs.length > 0) upsertSearchAttributes(inputs);
+    if (inputs.length === 0) return;
+    if (this.batchesUpserts) {
+      this.pending.add('inputs');
+      this.scheduleUpsert(call);
+    } else {
+      upsertSearchAttributes(inputs);
+    }
+  }
+
+  /**
+   * Upserts what changed, once, after the activation's other reactions queued so far: the calls
+   * an activation resolves are all noted by then (their reactions were queued first). Queued as
+   * one more reaction of the settled call's own promise: no promise is created for it.
+   */
+  private scheduleUpsert(call: Call): void {
+    if (this.pending.size === 0 || this.upsertQueued || !call.promise) return;
+    this.upsertQueued = true;
+    const upsert = () => {
+      this.upsertQueued = false;
+      this.upsertPending(false);
+    };
+    observe(call.promise, upsert, upsert);
+  }
+
+  /** Upserts the attributes changed since the last upsert, when due (or `now`). */
+  upsertPending(now: boolean): void {
+    const pending = this.pending;
+    if (pending.size === 0) return;
+    const time = Date.now();
+    if (!now && this.counts.running > 0 && time - this.lastUpsertMs < SEARCH_ATTRIBUTES_INTERVAL_MS) return;
+    this.lastUpsertMs = time;
+    upsertSearchAttributes([
+      ...(pending.has('outputs') ? [{ key: MLTRACE_OUTPUTS, value: [...this.outputs] }] : []),
+      ...(pending.has('models') ? [{ key: MLTRACE_MODEL_VERSIONS, value: [...this.modelVersions] }] : []),
+      ...(pending.has('inputs') ? [{ key: MLTRACE_INPUTS, value: [...this.inputKeywords] }] : []),
+    ]);
+    pending.clear();
   }
 
   lineage(): WorkflowLineage {
@@ -499,7 +588,11 @@ class LineageState {
       ...(header?.root ? { root: header.root } : {}),
       ...(header?.parent ? { parent: header.parent } : {}),
       ...(info.continuedFromExecutionRunId ? { continuedFromRunId: info.continuedFromExecutionRunId } : {}),
-      runs: this.runs.map((run) => ({ ...run })),
+      runs: this.runs.map(({ scheduledAtMs, endedAtMs, ...run }) => ({
+        ...run,
+        scheduledAt: new Date(scheduledAtMs).toISOString(),
+        ...(endedAtMs !== undefined ? { endedAt: new Date(endedAtMs).toISOString() } : {}),
+      })),
       omittedRuns: this.omittedRuns,
       children: this.children.map((child) => ({ ...child })),
       pointers: { inputs: [...inputs], outputs: [...outputs] },
@@ -555,70 +648,69 @@ class LineageInboundInterceptor implements WorkflowInboundCallsInterceptor {
     setHandler(lineageQuery, () => this.state.lineage(), {
       description: 'mltrace lineage: the activity runs of this workflow, their pointers and pipeline context',
     });
-    return next(input);
+    const result = next(input);
+    if (this.state.batchesUpserts) {
+      // What is still pending goes out before the workflow completes, fails or continues as new:
+      // this reaction is registered before the SDK's own on the same promise.
+      const upsert = () => this.state.upsertPending(true);
+      observe(result, upsert, upsert);
+    }
+    return result;
   }
 }
 
 class LineageInternalsInterceptor implements WorkflowInternalsInterceptor {
   constructor(private readonly state: LineageState) {}
 
-  concludeActivation(
-    input: ConcludeActivationInput,
-    next: Next<WorkflowInternalsInterceptor, 'concludeActivation'>,
-  ): ConcludeActivationOutput {
-    this.state.concludeActivation();
-    return next(input);
+  /** Renders the details for an activation that answers the metadata query, and only then. */
+  activate(input: ActivateInput, next: Next<WorkflowInternalsInterceptor, 'activate'>): void {
+    const metadata = input.activation.jobs?.some((job) => job.queryWorkflow?.queryType === METADATA_QUERY);
+    if (!metadata) {
+      next(input);
+      return;
+    }
+    const own = this.state.showDetails();
+    try {
+      next(input);
+    } finally {
+      setCurrentDetails(own);
+    }
   }
 }
 
 class LineageOutboundInterceptor implements WorkflowOutboundCallsInterceptor {
   constructor(private readonly state: LineageState) {}
 
-  /**
-   * Records the call and returns the SDK's own promise: the state is updated by side reactions
-   * registered before the workflow's, so the interceptor adds no extra microtask ticks to the
-   * workflow's own continuations (command order stays what it is without the plugin).
-   */
-  private track(
-    activityId: string,
-    activityType: string,
-    local: boolean,
-    args: unknown[],
-    call: (summary: string | undefined) => Promise<unknown>,
-  ): Promise<unknown> {
-    const { run, row, summary } = this.state.begin(activityId, activityType, local, args);
-    const promise = call(summary);
-    observe(
-      promise,
-      (result) => this.state.succeeded(run, row, result),
-      (err: unknown) => this.state.failed(run, row, err),
-    );
-    return promise;
-  }
+  // Each method records the call and returns the SDK's own promise: the state is updated by side
+  // reactions registered before the workflow's, so the interceptor adds no microtask ticks to the
+  // workflow's own continuations (command order stays what it is without the plugin). No helper
+  // frames around `next`: the SDK records a stack trace for each promise it creates there.
 
   scheduleActivity(input: ActivityInput, next: Next<WorkflowOutboundCallsInterceptor, 'scheduleActivity'>) {
     const activityId = input.options.activityId ?? `${input.seq}`;
-    return this.track(activityId, input.activityType, false, input.args, (summary) =>
-      next({
-        ...input,
-        // A summary the workflow gave the call wins.
-        ...(summary && !input.options.summary ? { options: { ...input.options, summary } } : {}),
-        headers: { ...input.headers, [LINEAGE_HEADER]: this.state.activityHeader() },
-      }),
-    );
+    const { call, summary } = this.state.begin(activityId, input.activityType, false, input.args);
+    const promise = next({
+      ...input,
+      // A summary the workflow gave the call wins.
+      ...(summary && !input.options.summary ? { options: { ...input.options, summary } } : {}),
+      headers: { ...input.headers, [LINEAGE_HEADER]: this.state.activityHeader() },
+    });
+    this.state.observe(promise, call);
+    return promise;
   }
 
   scheduleLocalActivity(
     input: LocalActivityInput,
     next: Next<WorkflowOutboundCallsInterceptor, 'scheduleLocalActivity'>,
   ) {
-    return this.track(`${input.seq}`, input.activityType, true, input.args, (summary) =>
-      next({
-        ...input,
-        ...(summary && !input.options.summary ? { options: { ...input.options, summary } } : {}),
-        headers: { ...input.headers, [LINEAGE_HEADER]: this.state.activityHeader() },
-      }),
-    );
+    const { call, summary } = this.state.begin(`${input.seq}`, input.activityType, true, input.args);
+    const promise = next({
+      ...input,
+      ...(summary && !input.options.summary ? { options: { ...input.options, summary } } : {}),
+      headers: { ...input.headers, [LINEAGE_HEADER]: this.state.activityHeader() },
+    });
+    this.state.observe(promise, call);
+    return promise;
   }
 
   startChildWorkflowExecution(

@@ -105,32 +105,114 @@ export function looksLikePointer(value: string, key?: string): boolean {
  * arrays, maps and sets, in order of discovery, deduplicated, with credentials scrubbed from URIs.
  */
 export function findPointers(value: unknown, options: FindPointersOptions): string[] {
-  const found = new Set<string>();
-  const seen = new Set<object>();
+  return walk(value, options, undefined);
+}
+
+/** Keys whose string value, next to a pointer, is that pointer's content version. */
+const VERSION_KEYS = ['version', 'md5', 'digest', 'etag', 'sha256', 'checksum', 'contentHash'];
+/** Keys whose string value is the pointer an object describes. */
+const POINTER_KEYS = ['uri', 'url', 'path', 'localPath', 'file', 'location'];
+/** The deepest object whose version is read. */
+const MAX_VERSION_DEPTH = 6;
+
+/**
+ * The pointers in a value ({@link findPointers}) and the content versions the value gives them,
+ * in one walk (the workflow interceptors' hot path): an object holding a pointer (`uri`, `path`,
+ * `localPath`...) and a version (`version`, `md5`, `digest`, `etag`...) versions that pointer, as
+ * DVC files, MLflow model versions and the retraining workflow's `{ uri, version }` records do.
+ */
+export function scanPointers(
+  value: unknown,
+  options: FindPointersOptions,
+): { uris: string[]; versions: Map<string, string> | undefined } {
+  const versions = { map: undefined as Map<string, string> | undefined };
+  const uris = walk(value, options, versions);
+  return { uris, versions: versions.map };
+}
+
+/** Notes the version an object gives the pointer it holds (see {@link scanPointers}). */
+function noteVersion(
+  record: Record<string, unknown>,
+  versions: { map: Map<string, string> | undefined },
+): void {
+  let version: string | undefined;
+  for (const key of VERSION_KEYS) {
+    const v = record[key];
+    if (typeof v === 'string' && v !== '') {
+      version = v;
+      break;
+    }
+  }
+  if (version === undefined) return;
+  for (const key of POINTER_KEYS) {
+    const pointer = record[key];
+    if (typeof pointer !== 'string') continue;
+    const trimmed = pointer.trim();
+    if (!trimmed) continue;
+    versions.map ??= new Map();
+    if (!versions.map.has(trimmed)) versions.map.set(trimmed, version);
+  }
+}
+
+/**
+ * The walk of {@link findPointers}; with `versions`, also notes versions in plain objects and
+ * arrays (not below maps or sets) down to depth 6. Allocates nothing for a value with no object
+ * seen twice and no pointer (the common argument: one small object).
+ */
+function walk(
+  value: unknown,
+  options: FindPointersOptions,
+  versions: { map: Map<string, string> | undefined } | undefined,
+): string[] {
+  const found: string[] = [];
+  let seen: Set<object> | undefined;
   let nodes = 0;
-  const visit = (node: unknown, key: string | undefined, depth: number): void => {
-    if (found.size >= options.maxPointers || nodes >= options.maxNodes) return;
+  const visit = (node: unknown, key: string | undefined, depth: number, versioned: boolean): void => {
+    if (found.length >= options.maxPointers || nodes >= options.maxNodes) return;
     nodes++;
     if (typeof node === 'string') {
       const trimmed = node.trim();
-      if (looksLikePointer(trimmed, key)) found.add(scrubUri(trimmed, options.isSecretKey));
+      if (looksLikePointer(trimmed, key)) {
+        const pointer = scrubUri(trimmed, options.isSecretKey);
+        if (!found.includes(pointer)) found.push(pointer);
+      }
       return;
     }
-    if (node === null || typeof node !== 'object' || depth >= options.maxDepth) return;
-    if (seen.has(node) || ArrayBuffer.isView(node) || node instanceof ArrayBuffer || node instanceof Date)
+    if (node === null || typeof node !== 'object') return;
+    if (ArrayBuffer.isView(node) || node instanceof ArrayBuffer || node instanceof Date) return;
+    if (depth >= options.maxDepth) {
+      // Too deep to look into; its own version is still read, down to MAX_VERSION_DEPTH.
+      if (versioned && versions && depth <= MAX_VERSION_DEPTH && !Array.isArray(node)) {
+        noteVersion(node as Record<string, unknown>, versions);
+      }
       return;
+    }
+    seen ??= new Set();
+    if (seen.has(node)) return;
     seen.add(node);
-    if (Array.isArray(node) || node instanceof Set) {
-      for (const item of node) visit(item, key, depth + 1);
+    if (Array.isArray(node)) {
+      for (const item of node) visit(item, key, depth + 1, versioned);
       return;
     }
-    const entries = node instanceof Map ? node.entries() : Object.entries(node);
-    for (const [k, v] of entries) {
-      const name = typeof k === 'string' ? k : undefined;
-      if (name !== undefined && options.isSecretKey(name)) continue;
-      visit(v, name, depth + 1);
+    if (node instanceof Set) {
+      for (const item of node) visit(item, key, depth + 1, false);
+      return;
+    }
+    if (node instanceof Map) {
+      for (const [k, v] of node) {
+        const name = typeof k === 'string' ? k : undefined;
+        if (name !== undefined && options.isSecretKey(name)) continue;
+        visit(v, name, depth + 1, false);
+      }
+      return;
+    }
+    const record = node as Record<string, unknown>;
+    if (versioned && versions) noteVersion(record, versions);
+    for (const name in record) {
+      if (!Object.hasOwn(record, name) || options.isSecretKey(name)) continue;
+      visit(record[name], name, depth + 1, versioned);
     }
   };
-  visit(value, undefined, 0);
-  return [...found];
+  visit(value, undefined, 0, true);
+  return found;
 }
