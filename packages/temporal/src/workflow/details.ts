@@ -22,6 +22,10 @@ export const MAX_DETAIL_MODELS = 8;
 /** Temporal's limit on a summary (bytes); ours stay well under it. */
 const MAX_SUMMARY_CHARS = 190;
 
+// Read once: a global read in the workflow sandbox (a `vm` context) is slow (pointers.ts).
+const { isArray } = Array;
+const { entries } = Object;
+
 /** Keys under which an argument names what the activity writes. */
 const OUTPUT_KEY =
   /^(output|out|dest|destination|target)(Path|Uri|File|Dir)?$|^(output|out)_?(path|uri|file|dir)$/i;
@@ -39,9 +43,9 @@ export function withVersions(
 
 /** The pointer an argument list names as its output (`{ output: ... }`, `outputPath`...), if any. */
 export function declaredOutput(args: unknown, found: readonly string[]): string | undefined {
-  const first = Array.isArray(args) ? args[0] : args;
-  if (first === null || typeof first !== 'object' || Array.isArray(first)) return undefined;
-  for (const [key, value] of Object.entries(first as Record<string, unknown>)) {
+  const first = isArray(args) ? args[0] : args;
+  if (first === null || typeof first !== 'object' || isArray(first)) return undefined;
+  for (const [key, value] of entries(first as Record<string, unknown>)) {
     if (typeof value === 'string' && OUTPUT_KEY.test(key) && found.includes(value.trim()))
       return value.trim();
   }

@@ -608,6 +608,8 @@ class Reactions {
 }
 const ignore = (): void => {};
 const NO_PROMISE = { [Symbol.species]: Reactions };
+// Read once: a global read in the workflow sandbox (a `vm` context) is slow (pointers.ts).
+const { defineProperty } = Object;
 
 /**
  * Calls back when a workflow promise settles, like `promise.then(onFulfilled, onRejected)`, but
@@ -624,7 +626,7 @@ function observe<T>(
   onRejected: (reason: unknown) => void,
 ): void {
   try {
-    Object.defineProperty(promise, 'constructor', { value: NO_PROMISE, configurable: true });
+    defineProperty(promise, 'constructor', { value: NO_PROMISE, configurable: true });
   } catch {
     // Not an extensible native promise (another interceptor's): a plain `then` still works.
     void promise.then(onFulfilled, onRejected);

@@ -8,6 +8,16 @@
  */
 import { type SecretKeyTest, scrubUri } from './redact.js';
 
+// Builtins read once: in the workflow sandbox (a `vm` context) every read of a global goes
+// through the context's interceptors, which cost more than the rest of a small value's walk.
+const { isArray } = Array;
+const { hasOwn } = Object;
+const { isView } = ArrayBuffer;
+const SetClass = Set;
+const MapClass = Map;
+const DateClass = Date;
+const ArrayBufferClass = ArrayBuffer;
+
 /** Limits of {@link findPointers}. */
 export interface FindPointersOptions {
   /** Stop after this many pointers. */
@@ -149,7 +159,7 @@ function noteVersion(
     if (typeof pointer !== 'string') continue;
     const trimmed = pointer.trim();
     if (!trimmed) continue;
-    versions.map ??= new Map();
+    versions.map ??= new MapClass();
     if (!versions.map.has(trimmed)) versions.map.set(trimmed, version);
   }
 }
@@ -179,26 +189,26 @@ function walk(
       return;
     }
     if (node === null || typeof node !== 'object') return;
-    if (ArrayBuffer.isView(node) || node instanceof ArrayBuffer || node instanceof Date) return;
+    if (isView(node) || node instanceof ArrayBufferClass || node instanceof DateClass) return;
     if (depth >= options.maxDepth) {
       // Too deep to look into; its own version is still read, down to MAX_VERSION_DEPTH.
-      if (versioned && versions && depth <= MAX_VERSION_DEPTH && !Array.isArray(node)) {
+      if (versioned && versions && depth <= MAX_VERSION_DEPTH && !isArray(node)) {
         noteVersion(node as Record<string, unknown>, versions);
       }
       return;
     }
-    seen ??= new Set();
+    seen ??= new SetClass();
     if (seen.has(node)) return;
     seen.add(node);
-    if (Array.isArray(node)) {
+    if (isArray(node)) {
       for (const item of node) visit(item, key, depth + 1, versioned);
       return;
     }
-    if (node instanceof Set) {
+    if (node instanceof SetClass) {
       for (const item of node) visit(item, key, depth + 1, false);
       return;
     }
-    if (node instanceof Map) {
+    if (node instanceof MapClass) {
       for (const [k, v] of node) {
         const name = typeof k === 'string' ? k : undefined;
         if (name !== undefined && options.isSecretKey(name)) continue;
@@ -209,7 +219,7 @@ function walk(
     const record = node as Record<string, unknown>;
     if (versioned && versions) noteVersion(record, versions);
     for (const name in record) {
-      if (!Object.hasOwn(record, name) || options.isSecretKey(name)) continue;
+      if (!hasOwn(record, name) || options.isSecretKey(name)) continue;
       visit(record[name], name, depth + 1, versioned);
     }
   };
