@@ -44,6 +44,14 @@ const WALK = `
     CROSS JOIN LATERAL (SELECT depends_on_run_id FROM run_dependencies d WHERE d.run_id = w.id OFFSET 0) d)
   SELECT count(*)::int AS n FROM w`;
 
+/** Drops every foreign key of the database's schema. */
+export async function dropForeignKeys(exec: Exec): Promise<void> {
+  const fks = await exec(
+    `SELECT conrelid::regclass::text AS t, format('%I', conname) AS c FROM pg_constraint WHERE contype = 'f'`,
+  );
+  for (const { t, c } of fks) await exec(`ALTER TABLE ${t} DROP CONSTRAINT ${c}`);
+}
+
 /**
  * Inserts an `n`-run chain in batches of `batch` on a database with the store's schema; runs/s.
  * `withoutForeignKeys` drops every foreign key first.
@@ -54,12 +62,7 @@ export async function floorInsert(
   batch: number,
   withoutForeignKeys: boolean,
 ): Promise<number> {
-  if (withoutForeignKeys) {
-    const fks = await exec(
-      `SELECT conrelid::regclass::text AS t, format('%I', conname) AS c FROM pg_constraint WHERE contype = 'f'`,
-    );
-    for (const { t, c } of fks) await exec(`ALTER TABLE ${t} DROP CONSTRAINT ${c}`);
-  }
+  if (withoutForeignKeys) await dropForeignKeys(exec);
   await exec(`INSERT INTO io_pointers (uri, type) VALUES ('s3://floor/raw.csv', 'data')`);
   const base = Date.UTC(2024, 0, 1);
   const out = (i: number) => `s3://floor/out-${i}.parquet`;

