@@ -74,6 +74,8 @@ export interface AblationResult {
   variants: Map<string, number[]>;
   /** One `logRun` per call after the batches, median ms per call, per variant and round. */
   oneCall: Map<string, number[]>;
+  /** This process's CPU (user + system) per run over the batches, us, per variant and round. */
+  clientCpu: Map<string, number[]>;
 }
 
 /**
@@ -87,7 +89,13 @@ export async function ablationRounds(
   // The chain's first `runs` in batches, then `ONE_CALLS` more, one logRun each.
   const all = toRunInputs(chain(options.runs + ONE_CALLS).runs);
   const runs = all.slice(0, options.runs);
-  const result: AblationResult = { floor: [], floorNoFk: [], variants: new Map(), oneCall: new Map() };
+  const result: AblationResult = {
+    floor: [],
+    floorNoFk: [],
+    variants: new Map(),
+    oneCall: new Map(),
+    clientCpu: new Map(),
+  };
   const sqlOf = new Map<string, string | undefined>();
   for (const v of VARIANTS) sqlOf.set(v.name, await variantSql(v));
   type Step = { name: string; run: (db: string) => Promise<number> };
@@ -120,9 +128,13 @@ export async function ablationRounds(
         if (replace) await admin.unsafe(replace);
         if (v.withoutForeignKeys) await dropForeignKeys((t) => admin.unsafe(t));
         const start = performance.now();
+        const cpu = process.cpuUsage();
         for (let i = 0; i < runs.length; i += options.batch)
           await store.logRuns(runs.slice(i, i + options.batch));
         const rate = (runs.length / (performance.now() - start)) * 1000;
+        const used = process.cpuUsage(cpu);
+        const perRun = (used.user + used.system) / runs.length;
+        result.clientCpu.set(v.name, [...(result.clientCpu.get(v.name) ?? []), perRun]);
         const calls: number[] = [];
         for (const run of all.slice(options.runs)) {
           const t = performance.now();

