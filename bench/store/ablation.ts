@@ -1,6 +1,6 @@
 /**
  * Where a batched write's time goes, step by step: the write function (migration 0003) cut
- * after each of its steps, each cut timed on the 1k chain beside the engine floor, in one run.
+ * after each of its steps, each cut timed on a chain beside the engine floor, in one run.
  *
  * A cut is the migration's own `mltrace_log_runs` with an early return inserted before a step,
  * so every variant is the shipped SQL up to that point; the difference between two consecutive

