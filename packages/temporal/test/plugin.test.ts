@@ -15,12 +15,12 @@ import { backfill } from '../src/backfill.js';
 import { createMltracePlugin, type MltracePlugin } from '../src/plugin.js';
 import { LINEAGE_HEADER } from '../src/workflow/header.js';
 import {
-  BATCHED_SEARCH_ATTRIBUTES_PATCH,
   lineageQuery,
   MLTRACE_INPUTS,
   MLTRACE_MODEL_VERSIONS,
   MLTRACE_OUTPUTS,
   MLTRACE_PIPELINE_RUN,
+  ORDERED_SEARCH_ATTRIBUTES_PATCH,
   type WorkflowLineage,
 } from '../src/workflow/index.js';
 import * as activities from './test-activities.js';
@@ -230,7 +230,7 @@ describe('the plugin', () => {
     const { result, handle } = await execute<string[]>(postgres, 'fanOut', [8]);
     expect(result).toHaveLength(8);
     const upserts: string[][] = [];
-    let batched = false;
+    let ordered = false;
     for (const event of (await handle.fetchHistory()).events ?? []) {
       const fields = event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields;
       // (patched() upserts TemporalChangeVersion on its own)
@@ -238,9 +238,9 @@ describe('the plugin', () => {
       if (ours.length > 0) upserts.push(ours.sort());
       const details = Object.values(event.markerRecordedEventAttributes?.details ?? {});
       const data = details.flatMap((d) => d.payloads ?? []).map((p) => Buffer.from(p.data ?? []).toString());
-      if (data.some((d) => d.includes(BATCHED_SEARCH_ATTRIBUTES_PATCH))) batched = true;
+      if (data.some((d) => d.includes(ORDERED_SEARCH_ATTRIBUTES_PATCH))) ordered = true;
     }
-    expect(batched).toBe(true);
+    expect(ordered).toBe(true);
     // The pipeline run at the start, then the first finished call's outputs at once, the other
     // seven's together when none is in flight (or all eight together): never one per call.
     expect(upserts[0]).toEqual(['MltracePipelineRun']);

@@ -6,7 +6,8 @@
  * files under test/test-histories/ (named `<case>.<plugin config>.json`, config being `sa`
  * (search attributes on, recorded before the UI patch), `ui` (search attributes on, with the
  * activity summaries and `MltraceInputs`), `batched` (search attributes on, upserts batched: the
- * v3 patch), `default` or `none` (no plugin); each is the JSON history of
+ * v3 patch), `ordered` (search attributes on, upserts ordered by the history: the v4 patch),
+ * `default` or `none` (no plugin); each is the JSON history of
  * `temporal workflow show -o json` with the `workflowId` added; then `npx biome check --write` formats them).
  * `MLTRACE_RECORD_CONFIGS=batched` records only the configurations named (committed histories of the
  * others are what proves older histories still replay: do not record them again).
@@ -41,6 +42,7 @@ describe('recording the replay histories', () => {
         ['sa', createMltracePlugin({ store, searchAttributes: true, spoolDir: false })],
         ['ui', createMltracePlugin({ store, searchAttributes: true, spoolDir: false })],
         ['batched', createMltracePlugin({ store, searchAttributes: true, spoolDir: false })],
+        ['ordered', createMltracePlugin({ store, searchAttributes: true, spoolDir: false })],
         ['default', createMltracePlugin({ store, spoolDir: false })],
         ['none', undefined],
       ] as Array<[string, MltracePlugin | undefined]>
@@ -55,6 +57,7 @@ describe('recording the replay histories', () => {
       ['runtime-io', 'runtimeIo', ['daily'], []],
       ['parent', 'parent', [], ['-child']],
       ['fan-out', 'fanOut', [4], []],
+      ['local-fan-out', 'localFanOut', [6, 40], []],
     ];
     for (const [config, plugin] of configs) {
       const taskQueue = unique(`record-${config}`);
@@ -68,7 +71,7 @@ describe('recording the replay histories', () => {
       await worker.runUntil(async () => {
         for (const [name, workflowType, args, children] of cases) {
           if (
-            !['sa', 'ui', 'batched'].includes(config) &&
+            !['sa', 'ui', 'batched', 'ordered'].includes(config) &&
             !['pipeline', 'parent', 'local', 'cancelling'].includes(name)
           )
             continue;

@@ -13,7 +13,7 @@ interface Recorded {
   history: unknown;
 }
 
-/** The committed histories recorded with one plugin configuration (`sa`, `default` or `none`). */
+/** The committed histories recorded with one plugin configuration (see record-histories.recorder.ts). */
 async function recorded(config: string): Promise<Recorded[]> {
   const files = (await readdir(dir)).filter((f) => f.endsWith(`.${config}.json`)).sort();
   return Promise.all(
@@ -80,6 +80,19 @@ describe('committed event histories of the test workflows', () => {
   }, async () => {
     const histories = await recorded('batched');
     expect(histories.map((h) => h.file)).toContain('fan-out.batched.json');
+    expect(histories.length).toBeGreaterThanOrEqual(10);
+    for (const plugin of [withSearchAttributes, byDefault]) {
+      const results = await replay(histories, [plugin]);
+      expect(results.filter((r) => r.error)).toEqual([]);
+      expect(results).toHaveLength(histories.length);
+    }
+  });
+
+  it('recorded with ordered search-attribute upserts (v4) replay with the plugin, with or without search attributes', {
+    timeout: 180_000,
+  }, async () => {
+    const histories = await recorded('ordered');
+    expect(histories.map((h) => h.file)).toContain('local-fan-out.ordered.json');
     expect(histories.length).toBeGreaterThanOrEqual(10);
     for (const plugin of [withSearchAttributes, byDefault]) {
       const results = await replay(histories, [plugin]);

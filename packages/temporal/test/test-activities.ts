@@ -115,6 +115,12 @@ export async function echo<T>(value: T): Promise<T> {
   return value;
 }
 
+/** Returns `value` after `ms`. */
+export async function slowEcho<T>(value: T, ms: number): Promise<T> {
+  await sleep(ms);
+  return value;
+}
+
 /** A trivial step (local-activity and load tests). */
 export async function step(i: number): Promise<number> {
   return i + 1;

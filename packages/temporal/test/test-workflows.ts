@@ -125,6 +125,16 @@ export async function withLocalActivity(i: number): Promise<number> {
   return local.step(i);
 }
 
+/**
+ * `n` local activities at once, the i-th returning its pointer after `i * ms`: a worker hands
+ * their results to the workflow in several activations, and a replay in one.
+ */
+export async function localFanOut(n: number, ms: number): Promise<string[]> {
+  return Promise.all(
+    Array.from({ length: n }, (_, i) => local.slowEcho(`s3://fan/local-${i}.parquet`, i * ms)),
+  );
+}
+
 /** Declared components: one with passing checks, one whose check fails the attempt. */
 export async function declared(modelUri: string): Promise<string> {
   await acts.evaluate(modelUri, 0.7);

@@ -162,6 +162,17 @@ export const INPUT_SEARCH_ATTRIBUTES_PATCH = 'mltrace-search-attributes-v2-input
 export const BATCHED_SEARCH_ATTRIBUTES_PATCH = 'mltrace-search-attributes-v3-batched';
 /** Since v3, changes wait at most this long (workflow time) while calls are in flight. */
 export const SEARCH_ATTRIBUTES_INTERVAL_MS = 10_000;
+/**
+ * The `patched()` id of upserts decided only by what the history orders (added after v3). A
+ * worker may hand a workflow the local-activity results of one workflow task in several
+ * activations while it runs, and in one on replay; v3 decided its upserts once per activation, so
+ * a workflow with local activities in parallel could upsert more often than its replay, which
+ * then failed with a nondeterminism error (found by bench/temporal/replay.ts). Since v4 only the
+ * outcome of a (non-local) activity upserts, right away when due: when no other such call is in
+ * flight, or {@link SEARCH_ATTRIBUTES_INTERVAL_MS} after the last upsert; what local activities
+ * found is upserted with the workflow's last upsert, when it ends.
+ */
+export const ORDERED_SEARCH_ATTRIBUTES_PATCH = 'mltrace-search-attributes-v4-ordered';
 /** The `patched()` id guarding the activity summaries (the current details produce no command). */
 export const UI_PATCH = 'mltrace-ui-v1';
 
@@ -170,6 +181,11 @@ export const PATCH_SEARCH_ATTRIBUTES: Readonly<Record<string, readonly string[]>
   [SEARCH_ATTRIBUTES_PATCH]: [MLTRACE_OUTPUTS.name, MLTRACE_MODEL_VERSIONS.name, MLTRACE_PIPELINE_RUN.name],
   [INPUT_SEARCH_ATTRIBUTES_PATCH]: [MLTRACE_INPUTS.name],
   [BATCHED_SEARCH_ATTRIBUTES_PATCH]: [
+    MLTRACE_OUTPUTS.name,
+    MLTRACE_MODEL_VERSIONS.name,
+    MLTRACE_PIPELINE_RUN.name,
+  ],
+  [ORDERED_SEARCH_ATTRIBUTES_PATCH]: [
     MLTRACE_OUTPUTS.name,
     MLTRACE_MODEL_VERSIONS.name,
     MLTRACE_PIPELINE_RUN.name,
@@ -256,10 +272,15 @@ class LineageState {
   private outputSearchAttributes = false;
   private inputSearchAttributes = false;
   /**
-   * This run took the v3 patch: upserts are batched, and the caller calls
-   * {@link upsertPending}`(true)` when the workflow's own promise settles.
+   * How this run upserts: `each` finished call (v1, v2), `batched` once per activation (v3), or
+   * `ordered` (v4). With the last two, the caller calls {@link upsertPending}`(true)` when the
+   * workflow's own promise settles.
    */
-  batchesUpserts = false;
+  upserts: 'none' | 'each' | 'batched' | 'ordered' = 'none';
+  /** v4: (non-local) activity calls in flight. */
+  private remoteRunning = 0;
+  /** v4: finished local calls whose pointers wait for the last upsert (at most {@link MAX_QUERY_RUNS}). */
+  private readonly deferred: Call[] = [];
   private readonly pending = new Set<PendingKey>();
   private upsertQueued = false;
   private lastUpsertMs = Number.NEGATIVE_INFINITY;
@@ -316,7 +337,21 @@ class LineageState {
     }
     this.inputSearchAttributes = this.searchAttributes && patched(INPUT_SEARCH_ATTRIBUTES_PATCH);
     this.summaries = patched(UI_PATCH);
-    this.batchesUpserts = this.outputSearchAttributes && patched(BATCHED_SEARCH_ATTRIBUTES_PATCH);
+    // The newest patch is asked first: a run that takes it never asks (nor marks) the older one.
+    if (this.outputSearchAttributes) {
+      this.upserts = patched(ORDERED_SEARCH_ATTRIBUTES_PATCH)
+        ? 'ordered'
+        : patched(BATCHED_SEARCH_ATTRIBUTES_PATCH)
+          ? 'batched'
+          : 'each';
+    } else if (this.inputSearchAttributes) {
+      this.upserts = 'each';
+    }
+  }
+
+  /** Whether the caller flushes pending upserts when the workflow's promise settles (v3, v4). */
+  get batchesUpserts(): boolean {
+    return this.upserts === 'batched' || this.upserts === 'ordered';
   }
 
   /**
@@ -412,6 +447,7 @@ class LineageState {
       outputs: [],
     };
     this.counts.running++;
+    if (!local) this.remoteRunning++;
     this.rows.push(row);
     if (this.rows.length > MAX_DETAIL_ROWS) {
       this.rows.shift();
@@ -472,25 +508,91 @@ class LineageState {
     run.outputs = uris;
     this.endRow(row, 'succeeded');
     row.outputs = withVersions(uris, versions);
+    for (const uri of uris) this.producers.set(uri, run.activityId);
     // A call that read no pointer and returned a model version looked it up (the current
     // champion), it did not make it: not a model this workflow registered or promoted.
-    const lookup = run.inputs.length === 0;
-    for (const pointer of lookup ? [] : row.outputs) {
+    for (const pointer of run.inputs.length === 0 ? [] : row.outputs) {
       const kind = modelKind(pointer.uri);
       if (kind && this.models.size < 50) this.models.set(keyword(pointer), { pointer, kind });
     }
+    this.noteSearchAttributes(call, true);
+  }
+
+  failed(call: Call, err: unknown): void {
+    const { run, row } = call;
+    run.status = isCancellation(err) ? 'cancelled' : 'failed';
+    run.endedAtMs = Date.now();
+    run.error = errorOf(err);
+    this.endRow(row, run.status);
+    row.error = run.error.message;
+    this.noteSearchAttributes(call, false);
+  }
+
+  /**
+   * Adds a finished call's pointers to the search attributes' lists and upserts them as this
+   * run's patch says. Each branch keeps the commands of its patch exactly as they were recorded.
+   */
+  private noteSearchAttributes(call: Call, succeeded: boolean): void {
+    switch (this.upserts) {
+      case 'none':
+        return;
+      case 'each': {
+        const { changed, inputs } = this.collect(call);
+        if (changed && this.outputSearchAttributes) {
+          upsertSearchAttributes([
+            { key: MLTRACE_OUTPUTS, value: [...this.outputs] },
+            ...(this.modelVersions.size > 0
+              ? [{ key: MLTRACE_MODEL_VERSIONS, value: [...this.modelVersions] }]
+              : []),
+            ...inputs,
+          ]);
+        } else if (inputs.length > 0) {
+          upsertSearchAttributes(inputs);
+        }
+        return;
+      }
+      case 'batched': {
+        const { inputs } = this.collect(call);
+        if (succeeded || inputs.length > 0) this.scheduleUpsert(call);
+        return;
+      }
+      case 'ordered': {
+        if (call.run.local) {
+          // Local results reach the workflow grouped differently live and on replay: they wait.
+          if (this.deferred.length < MAX_QUERY_RUNS) this.deferred.push(call);
+          return;
+        }
+        this.remoteRunning--;
+        this.collect(call);
+        const due =
+          this.remoteRunning === 0 || Date.now() - this.lastUpsertMs >= SEARCH_ATTRIBUTES_INTERVAL_MS;
+        if (due) this.upsertPending(true);
+        return;
+      }
+    }
+  }
+
+  /**
+   * Adds a finished call's pointers to the search attributes' lists (within their limits) and
+   * marks the lists that changed as pending; returns what changed, and the `MltraceInputs` entry
+   * when the inputs did (for `each`).
+   */
+  private collect(call: Call): {
+    changed: boolean;
+    inputs: Array<{ key: typeof MLTRACE_INPUTS; value: string[] }>;
+  } {
+    const { run, row } = call;
     const inputs = this.noteInputs(row);
     let changed = false;
     let modelsChanged = false;
+    // Since the v2 patch, what a call looked up is not among the versions the workflow produced.
+    const produced = !(run.inputs.length === 0 && this.inputSearchAttributes);
     for (const uri of run.outputs) {
-      this.producers.set(uri, run.activityId);
       const keyword = uri.slice(0, MAX_KEYWORD_CHARS);
       if (!this.outputs.has(keyword) && this.outputs.size < MAX_KEYWORDS) {
         this.outputs.add(keyword);
         changed = true;
       }
-      // Since the v2 patch, what a call looked up is not among the versions the workflow produced.
-      const produced = !(lookup && this.inputSearchAttributes);
       if (
         produced &&
         isModelPointer(uri) &&
@@ -502,39 +604,10 @@ class LineageState {
         modelsChanged = true;
       }
     }
-    if (this.batchesUpserts) {
-      if (changed) this.pending.add('outputs');
-      if (modelsChanged) this.pending.add('models');
-      if (inputs.length > 0) this.pending.add('inputs');
-      this.scheduleUpsert(call);
-    } else if (changed && this.outputSearchAttributes) {
-      upsertSearchAttributes([
-        { key: MLTRACE_OUTPUTS, value: [...this.outputs] },
-        ...(this.modelVersions.size > 0
-          ? [{ key: MLTRACE_MODEL_VERSIONS, value: [...this.modelVersions] }]
-          : []),
-        ...inputs,
-      ]);
-    } else if (inputs.length > 0) {
-      upsertSearchAttributes(inputs);
-    }
-  }
-
-  failed(call: Call, err: unknown): void {
-    const { run, row } = call;
-    run.status = isCancellation(err) ? 'cancelled' : 'failed';
-    run.endedAtMs = Date.now();
-    run.error = errorOf(err);
-    this.endRow(row, run.status);
-    row.error = run.error.message;
-    const inputs = this.noteInputs(row);
-    if (inputs.length === 0) return;
-    if (this.batchesUpserts) {
-      this.pending.add('inputs');
-      this.scheduleUpsert(call);
-    } else {
-      upsertSearchAttributes(inputs);
-    }
+    if (changed) this.pending.add('outputs');
+    if (modelsChanged) this.pending.add('models');
+    if (inputs.length > 0) this.pending.add('inputs');
+    return { changed, inputs };
   }
 
   /**
@@ -565,6 +638,17 @@ class LineageState {
       ...(pending.has('inputs') ? [{ key: MLTRACE_INPUTS, value: [...this.inputKeywords] }] : []),
     ]);
     pending.clear();
+  }
+
+  /**
+   * The workflow's last upsert, when its own promise settles (v3, v4): everything pending, with
+   * what local calls found (v4), since every local call the workflow awaited has its outcome by
+   * then, live and on replay alike.
+   */
+  upsertAtEnd(): void {
+    for (const call of this.deferred) this.collect(call);
+    this.deferred.length = 0;
+    this.upsertPending(true);
   }
 
   lineage(): WorkflowLineage {
@@ -654,7 +738,7 @@ class LineageInboundInterceptor implements WorkflowInboundCallsInterceptor {
     if (this.state.batchesUpserts) {
       // What is still pending goes out before the workflow completes, fails or continues as new:
       // this reaction is registered before the SDK's own on the same promise.
-      const upsert = () => this.state.upsertPending(true);
+      const upsert = () => this.state.upsertAtEnd();
       observe(result, upsert, upsert);
     }
     return result;
