@@ -367,7 +367,12 @@ export class ActivityRecorder {
       scheduledAt: new Date(info.currentAttemptScheduledTimestampMs).toISOString(),
     };
     if (attempt.worker) metadata.worker = attempt.worker;
-    if (header) metadata.pipelineRun = header.pipelineRun;
+    const execution = info.workflowExecution;
+    // No header: the workflow is its own pipeline run (the workflow side sends none then).
+    const pipelineRun =
+      header?.pipelineRun ??
+      (execution ? { workflowId: execution.workflowId, runId: execution.runId } : undefined);
+    if (pipelineRun) metadata.pipelineRun = pipelineRun;
     if (this.config.recordValues) {
       metadata.args = describer.preview(attempt.args);
       if (status === 'succeeded' && attempt.result !== undefined)

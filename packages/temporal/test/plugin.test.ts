@@ -537,21 +537,39 @@ describe('the plugin', () => {
     expect(r!.inputs.map((p) => p.uri)).toContain('postgres://db.internal:5432/lineage');
   });
 
-  it('sends the lineage header to activities', async () => {
+  it('sends the lineage header to activities of a child workflow, and none where it would only repeat the workflow', async () => {
     // The header is visible in the history (not codec-encoded): ids only, no values.
-    const { handle, workflowId, runId } = await execute<number>(postgres, 'withLocalActivity', [1]);
-    const { handle: remote } = await execute<unknown>(postgres, 'echoValue', ['x']);
-    const history = await remote.fetchHistory();
-    const scheduled = history.events?.find(
-      (e) => e.activityTaskScheduledEventAttributes,
-    )?.activityTaskScheduledEventAttributes;
-    const header = scheduled?.header?.fields?.[LINEAGE_HEADER];
-    expect(header).toBeDefined();
-    const decoded = JSON.parse(Buffer.from(header!.data!).toString()) as Record<string, unknown>;
-    expect(Object.keys(decoded).sort()).toEqual(['pipelineRun', 'root', 'v']);
-    expect(await handle.query(lineageQuery)).toMatchObject({ runs: [{ activityType: 'step', local: true }] });
-    expect(workflowId).toBeTruthy();
-    expect(runId).toBeTruthy();
+    const headerOf = async (handle: WorkflowHandle) => {
+      const history = await handle.fetchHistory();
+      const scheduled = history.events?.find(
+        (e) => e.activityTaskScheduledEventAttributes,
+      )?.activityTaskScheduledEventAttributes;
+      expect(scheduled).toBeDefined();
+      const header = scheduled?.header?.fields?.[LINEAGE_HEADER];
+      return header
+        ? (JSON.parse(Buffer.from(header.data!).toString()) as Record<string, unknown>)
+        : undefined;
+    };
+    // A workflow that is its own pipeline run and root: its activities' own info says as much.
+    const {
+      handle: remote,
+      workflowId: ownId,
+      runId: ownRunId,
+    } = await execute<unknown>(postgres, 'echoValue', ['x']);
+    expect(await headerOf(remote)).toBeUndefined();
+    await postgres.plugin.writer.flush();
+    const [own] = await runsOfWorkflow(postgres.store, ownId);
+    expect(own!.metadata.pipelineRun).toEqual({ workflowId: ownId, runId: ownRunId });
+    expect(own!.workflow.rootWorkflowId).toBe(ownId);
+    // A child: the header names the pipeline run, the root and the parent.
+    const { workflowId, runId } = await execute<number>(postgres, 'parent', []);
+    const child = await headerOf(temporal.client.workflow.getHandle(`${workflowId}-child`));
+    expect(child).toEqual({
+      v: 1,
+      pipelineRun: { workflowId, runId },
+      root: { workflowId, runId },
+      parent: { workflowId, runId },
+    });
   });
 
   it('never needed the spool, and counts every record it wrote', async () => {

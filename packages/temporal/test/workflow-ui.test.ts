@@ -13,10 +13,17 @@ import type { LineageStore } from '@mltrace/store';
 import { openPgliteStore } from '@mltrace/store/pglite';
 import { eventually, repoRoot, temporalAddress } from '@mltrace/test-helpers';
 import { Client, Connection } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMltracePlugin, type MltracePlugin } from '../src/plugin.js';
-import { MLTRACE_INPUTS, MLTRACE_MODEL_VERSIONS, MLTRACE_OUTPUTS } from '../src/workflow/index.js';
+import {
+  lineageQuery,
+  MAX_SUMMARIES_PER_TYPE,
+  MLTRACE_INPUTS,
+  MLTRACE_MODEL_VERSIONS,
+  MLTRACE_OUTPUTS,
+} from '../src/workflow/index.js';
 import * as activities from './test-activities.js';
 import { bundle, quietRuntime, unique } from './test-support.js';
 
@@ -135,6 +142,29 @@ describe("the workflow's page in Temporal", { timeout: 240_000 }, () => {
       expect(details.length).toBeLessThan(8 * 1024);
       // Unconfigured, the links go to `mltrace serve`'s default address.
       expect(details).toContain('(http://localhost:8000/ui/)');
+    });
+  });
+
+  it('summarises the first calls of each activity type in the event history, not every call of a fan-out', async () => {
+    const plugin = createMltracePlugin({ store, spoolDir: false });
+    const n = MAX_SUMMARIES_PER_TYPE + 4;
+    await runWith<string[]>(plugin, 'default', 'fanOut', [n], async (client, workflowId, result) => {
+      expect(result).toHaveLength(n);
+      const history = await client.workflow.getHandle(workflowId).fetchHistory();
+      const summaries = (history.events ?? [])
+        .filter((e) => e.activityTaskScheduledEventAttributes)
+        .map((e) => {
+          const summary = e.userMetadata?.summary;
+          return summary ? defaultPayloadConverter.fromPayload<string>(summary) : undefined;
+        });
+      expect(summaries).toHaveLength(n);
+      expect(summaries.slice(0, MAX_SUMMARIES_PER_TYPE)).toEqual(
+        Array.from({ length: MAX_SUMMARIES_PER_TYPE }, (_, i) => `← s3://fan/out-${i}.parquet`),
+      );
+      expect(summaries.slice(MAX_SUMMARIES_PER_TYPE)).toEqual([undefined, undefined, undefined, undefined]);
+      // The lineage query still has every call.
+      const lineage = await client.workflow.getHandle(workflowId).query(lineageQuery);
+      expect(lineage.runs.map((r) => r.inputs[0])).toEqual(result);
     });
   });
 });

@@ -192,6 +192,15 @@ export const PATCH_SEARCH_ATTRIBUTES: Readonly<Record<string, readonly string[]>
   ],
 };
 
+/**
+ * The first calls of each activity type in a run get a summary; later ones do not. A summary is
+ * a payload on the call's command and history event, which the SDK converts and visits: on
+ * trivial activities it was the largest part of what the plugin cost a worker per call
+ * (bench/results/temporal-breakdown.md). A fan-out of hundreds of calls of one type shows the
+ * first ones' inputs in the event history; the lineage query and the mltrace UI have every call.
+ */
+export const MAX_SUMMARIES_PER_TYPE = 10;
+
 /** The built-in query the Web UI and `temporal workflow metadata` read the current details with. */
 const METADATA_QUERY = '__temporal_workflow_metadata';
 
@@ -226,6 +235,10 @@ function isModelPointer(uri: string): boolean {
   return /\.(pkl|pickle|joblib|h5|hdf5|ckpt|pt|pth|onnx|mlmodel|safetensors)$/.test(lower);
 }
 
+function sameRun(a: ExecutionRef, b: ExecutionRef): boolean {
+  return a.workflowId === b.workflowId && a.runId === b.runId;
+}
+
 function errorOf(err: unknown): { message: string; type?: string } {
   const cause = (err as { cause?: unknown }).cause ?? err;
   const message = cause instanceof Error ? cause.message : String(cause);
@@ -257,6 +270,7 @@ class LineageState {
   omittedRuns = 0;
   header: LineageHeader | undefined;
   private headerPayload: Headers[string] | undefined;
+  private runHeaderPayload: Headers[string] | undefined;
   private childHeaderPayload: Headers[string] | undefined;
   private readonly producers = new Map<string, string>();
   private readonly outputs = new Set<string>();
@@ -268,6 +282,8 @@ class LineageState {
   uiPayload: Headers[string] | undefined;
   /** Activity summaries are on (this run took the {@link UI_PATCH}). */
   summaries = false;
+  /** Summaries given so far, by activity type. */
+  private readonly summarised = new Map<string, number>();
   /** This run took the v1 patch (outputs, model versions, pipeline run). */
   private outputSearchAttributes = false;
   private inputSearchAttributes = false;
@@ -318,6 +334,7 @@ class LineageState {
       ? { workflowId: info.parent.workflowId, runId: info.parent.runId }
       : incoming?.parent;
     this.header = { v: 1, pipelineRun: incoming?.pipelineRun ?? root, root, ...(parent ? { parent } : {}) };
+    this.ownContext = !parent && sameRun(root, self) && sameRun(this.header.pipelineRun, self);
     this.outputSearchAttributes = this.searchAttributes && patched(SEARCH_ATTRIBUTES_PATCH);
     if (this.outputSearchAttributes) {
       const pipelineRun = this.header.pipelineRun.workflowId.slice(0, MAX_KEYWORD_CHARS);
@@ -380,10 +397,33 @@ class LineageState {
     return own;
   }
 
-  /** The header for activities of this workflow (encoded once). */
-  activityHeader(): Headers[string] {
-    this.headerPayload ??= defaultPayloadConverter.toPayload(this.header);
+  /**
+   * The header for activities of this workflow (encoded once), or undefined when it would only
+   * repeat what an activity's own info says: a workflow that is its own pipeline run and root,
+   * without a parent (most workflows). Each header is a payload on every scheduled activity, its
+   * history event and its task: about a third of what the workflow side cost per activity
+   * (bench/results/temporal-breakdown.md). Activity interceptors read a missing header as that.
+   */
+  activityHeader(): Headers[string] | undefined {
+    if (this.headerPayload === undefined && !this.ownContext) {
+      this.headerPayload = defaultPayloadConverter.toPayload(this.header);
+    }
     return this.headerPayload;
+  }
+
+  /** The run is its own pipeline run and root, without a parent: activities need no header. */
+  private ownContext = false;
+
+  /** An activity's headers, with the lineage header when there is one. */
+  withActivityHeader(headers: Headers): Headers {
+    const lineage = this.activityHeader();
+    return lineage ? { ...headers, [LINEAGE_HEADER]: lineage } : headers;
+  }
+
+  /** The header for the next run of a continue-as-new: it joins this run's pipeline run. */
+  runHeader(): Headers[string] {
+    this.runHeaderPayload ??= this.headerPayload ?? defaultPayloadConverter.toPayload(this.header);
+    return this.runHeaderPayload;
   }
 
   /** The header for child workflows: this workflow is their parent. */
@@ -454,11 +494,13 @@ class LineageState {
       this.omittedRows++;
     }
     let summary: string | undefined;
-    if (this.summaries && inputs.length > 0) {
+    const summarised = this.summarised.get(activityType) ?? 0;
+    if (this.summaries && inputs.length > 0 && summarised < MAX_SUMMARIES_PER_TYPE) {
       const output = declaredOutput(args, inputs);
       summary =
         activitySummary(shownInputs, output ? shownInputs.find((p) => p.uri === output) : undefined) ||
         undefined;
+      if (summary) this.summarised.set(activityType, summarised + 1);
     }
     return { call: { run, row }, summary };
   }
@@ -779,7 +821,7 @@ class LineageOutboundInterceptor implements WorkflowOutboundCallsInterceptor {
       ...input,
       // A summary the workflow gave the call wins.
       ...(summary && !input.options.summary ? { options: { ...input.options, summary } } : {}),
-      headers: { ...input.headers, [LINEAGE_HEADER]: this.state.activityHeader() },
+      headers: this.state.withActivityHeader(input.headers),
     });
     this.state.observe(promise, call);
     return promise;
@@ -793,7 +835,7 @@ class LineageOutboundInterceptor implements WorkflowOutboundCallsInterceptor {
     const promise = next({
       ...input,
       ...(summary && !input.options.summary ? { options: { ...input.options, summary } } : {}),
-      headers: { ...input.headers, [LINEAGE_HEADER]: this.state.activityHeader() },
+      headers: this.state.withActivityHeader(input.headers),
     });
     this.state.observe(promise, call);
     return promise;
@@ -836,7 +878,7 @@ class LineageOutboundInterceptor implements WorkflowOutboundCallsInterceptor {
   }
 
   continueAsNew(input: ContinueAsNewInput, next: Next<WorkflowOutboundCallsInterceptor, 'continueAsNew'>) {
-    return next({ ...input, headers: this.state.onward(input.headers, this.state.activityHeader()) });
+    return next({ ...input, headers: this.state.onward(input.headers, this.state.runHeader()) });
   }
 }
 

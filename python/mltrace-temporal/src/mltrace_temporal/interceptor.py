@@ -282,6 +282,9 @@ class MltraceInterceptor(Interceptor):
             metadata["worker"] = attempt.worker
         if header:
             metadata["pipelineRun"] = header.pipeline_run.to_json()
+        elif info.workflow_id:
+            # No header: the workflow is its own pipeline run (the TypeScript plugin sends none then).
+            metadata["pipelineRun"] = {"workflowId": info.workflow_id, "runId": info.workflow_run_id}
         if o.record_values:
             metadata["args"] = self._preview(list(attempt.args))
             if status == "succeeded" and attempt.result is not None:
