@@ -36,9 +36,48 @@ const squash = (key: string) => key.toLowerCase().replace(/[^a-z0-9]/g, '');
 
 /** Whether a key names a secret (case and punctuation ignored: `apiKey`, `API_KEY`, `x-api-key`). */
 export function isSecretKey(key: string): boolean {
-  const squashed = squash(key);
-  if (squashed === '' || NOT_SECRET_KEY.test(squashed)) return false;
-  return SECRET_KEY_EXACT.has(squashed) || SECRET_KEY_PARTS.some((part) => squashed.includes(part));
+  let secret = secretKeys.get(key);
+  if (secret === undefined) {
+    const squashed = squash(key);
+    secret =
+      squashed !== '' &&
+      !NOT_SECRET_KEY.test(squashed) &&
+      (SECRET_KEY_EXACT.has(squashed) || SECRET_KEY_PARTS.some((part) => squashed.includes(part)));
+    if (secretKeys.size >= MAX_MEMO_ENTRIES) secretKeys.clear();
+    secretKeys.set(key, secret);
+  }
+  return secret;
+}
+
+/** Keys by key: every run of a worker has the same few metadata keys. */
+const secretKeys = new Map<string, boolean>();
+
+/** Any text a secret key's squashed form contains: a part, or an exact key. */
+const SECRET_WORD = new RegExp([...SECRET_KEY_PARTS, ...SECRET_KEY_EXACT].join('|'));
+
+/** A character of an assignment's key (`[A-Za-z0-9_.-]`). */
+function isKeyChar(c: number): boolean {
+  return (
+    (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 46 || c === 45
+  );
+}
+
+/**
+ * Whether an assignment's key before a `:` of this text (no `=`, no whitespace) may be a secret
+ * key. Such a key ends right before the `:` (or its closing quote), so it is a tail of the run of
+ * key characters there, and its squashed form is in that run's: a run without a secret word
+ * rules the key out.
+ */
+function secretKeyBeforeColon(text: string): boolean {
+  for (let colon = text.indexOf(':'); colon >= 0; colon = text.indexOf(':', colon + 1)) {
+    let end = colon;
+    const before = text.charCodeAt(end - 1);
+    if (before === 34 || before === 39 || before === 96) end--; // ", ', `
+    let start = end;
+    while (start > 0 && isKeyChar(text.charCodeAt(start - 1))) start--;
+    if (start < end && SECRET_WORD.test(squash(text.slice(start, end)))) return true;
+  }
+  return false;
 }
 
 /**
@@ -107,7 +146,14 @@ function secretParam(name: string): boolean {
  * password or a token, secret query parameters, and `secret_name = value` assignments.
  */
 export function redactText(text: string): string {
-  if (text.length < 6 || !MAY_HOLD_SECRET.test(text)) return text;
+  if (text.length < 6) return text;
+  if (!NEEDS_ALL_PATTERNS.test(text)) {
+    // Only an assignment (`name: value`) can match a text whose one trigger is `:` (a URI, a
+    // time, a run key): the other patterns each need one of NEEDS_ALL_PATTERNS. And it changes
+    // the text only where its key, a span of the text, is a secret key. So: one pass at most, not
+    // nine, and no memo entry for texts that are new with every run.
+    return secretKeyBeforeColon(text) ? text.replace(ASSIGNMENT, redactAssignment) : text;
+  }
   if (text.length > MAX_MEMO_CHARS) return redactUncached(text);
   let redacted = memo.get(text);
   if (redacted === undefined) {
@@ -119,11 +165,11 @@ export function redactText(text: string): string {
 }
 
 /**
- * What every pattern above needs at least one of (an assignment or a query parameter `=` or `:`,
- * userinfo `@`, bearer/basic/token and PEM whitespace, a JWT's `eyJ`, a known token's prefix): a
- * text with none of them is returned as it is, without running the patterns.
+ * What every pattern above but the assignment needs at least one of (a query parameter's `=`,
+ * userinfo's `@`, bearer/basic/token and PEM whitespace, a JWT's `eyJ`, a known token's prefix).
+ * An assignment needs `=` or `:`. A text with none of them is returned as it is.
  */
-const MAY_HOLD_SECRET = /[=:@\s]|eyJ|AKIA|ASIA|gh[pousr]_|github_pat_|glpat-|xox[abprs]-|sk-/;
+const NEEDS_ALL_PATTERNS = /[=@\s]|eyJ|AKIA|ASIA|gh[pousr]_|github_pat_|glpat-|xox[abprs]-|sk-/;
 /**
  * Redacted texts by text: the same component names, workflow ids, task queues and pointers come
  * with every run of a batch, and the policy is a pure function of the text.
@@ -131,6 +177,11 @@ const MAY_HOLD_SECRET = /[=:@\s]|eyJ|AKIA|ASIA|gh[pousr]_|github_pat_|glpat-|xox
 const memo = new Map<string, string>();
 const MAX_MEMO_ENTRIES = 10_000;
 const MAX_MEMO_CHARS = 1024;
+
+/** Every pattern, without the shortcuts of {@link redactText}: what they are tested against. */
+export function redactAllPatterns(text: string): string {
+  return redactUncached(text);
+}
 
 function redactUncached(text: string): string {
   return text
@@ -185,9 +236,11 @@ function isPlain(value: object): boolean {
 }
 
 /**
- * A deep copy of a JSON-like value with {@link redactText} applied to every string and every
- * value under a secret key (see {@link isSecretKey}) replaced by `[REDACTED]`. Only arrays and
- * plain objects are walked (Dates and other instances are kept as they are); never throws.
+ * A JSON-like value with {@link redactText} applied to every string and every value under a
+ * secret key (see {@link isSecretKey}) replaced by `[REDACTED]`: copied where something changed,
+ * the same objects where nothing did (most records hold no secret, and copying them was most of
+ * the cost). Only arrays and plain objects are walked (Dates and other instances are kept as they
+ * are); never throws. The input is not modified.
  */
 export function redactValue<T>(value: T): T {
   const seen = new WeakSet<object>();
@@ -197,9 +250,16 @@ export function redactValue<T>(value: T): T {
     if (seen.has(node)) return node;
     if (Array.isArray(node)) {
       seen.add(node);
-      const out = node.map(visit);
+      let out: unknown[] | undefined;
+      for (let i = 0; i < node.length; i++) {
+        const item = visit(node[i]);
+        if (item !== node[i]) {
+          out ??= node.slice(0, i);
+        }
+        if (out) out.push(item);
+      }
       seen.delete(node);
-      return out;
+      return out ?? node;
     }
     if (!isPlain(node)) return node;
     seen.add(node);
@@ -208,21 +268,26 @@ export function redactValue<T>(value: T): T {
     const named =
       typeof record.key === 'string' ? record.key : typeof record.name === 'string' ? record.name : '';
     const pairSecret = named !== '' && 'value' in record && isSecretKey(named);
-    const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(record)) {
-      if (
+    let out: Record<string, unknown> | undefined;
+    const keys = Object.keys(record);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      const item = record[key];
+      const redacted =
         item !== null &&
         item !== undefined &&
         item !== '' &&
         (isSecretKey(key) || (pairSecret && key === 'value'))
-      ) {
-        out[key] = REDACTED;
-      } else {
-        out[key] = visit(item);
+          ? REDACTED
+          : visit(item);
+      if (redacted !== item && !out) {
+        out = {};
+        for (let j = 0; j < i; j++) out[keys[j]!] = record[keys[j]!];
       }
+      if (out) out[key] = redacted;
     }
     seen.delete(node);
-    return out;
+    return out ?? node;
   };
   return visit(value) as T;
 }

@@ -148,7 +148,7 @@ export function prepareRun(run: ComponentRunInput, ord: number, cwd: string): Pr
     ended_at: endedAt,
     attempt: run.attempt ?? null,
     git_commit: run.gitCommit ?? null,
-    code_hash: run.codeSnapshot ? createHash('sha256').update(run.codeSnapshot).digest('hex') : null,
+    code_hash: run.codeSnapshot ? codeHash(run.codeSnapshot) : null,
     code_snapshot: run.codeSnapshot ?? null,
     error_message: run.error?.message ?? null,
     error_type: run.error?.type ?? null,
@@ -166,6 +166,19 @@ export function prepareRun(run: ComponentRunInput, ord: number, cwd: string): Pr
     depends_on: run.dependsOn ?? [],
     infer: run.inferDependencies ?? true,
   };
+}
+
+/** sha256 of code snapshots by text: a worker sends the same few functions' code with every run. */
+const codeHashes = new Map<string, string>();
+
+function codeHash(code: string): string {
+  let hash = codeHashes.get(code);
+  if (hash === undefined) {
+    hash = createHash('sha256').update(code).digest('hex');
+    if (codeHashes.size >= 256) codeHashes.clear();
+    codeHashes.set(code, hash);
+  }
+  return hash;
 }
 
 /** Two logs of one key in a batch become one: later fields win, I/O is unioned. */
