@@ -16,9 +16,12 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createTestDatabase, startPostgres, startTemporalDevServer } from '@mltrace/test-helpers';
 import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { median, type Row, writeReport } from '../lib/report.js';
+import type { ActivitySideReport } from './activity-side.js';
 import type { MemoryReport } from './memory.js';
 import { type ProfileSummary, summariseProfile, writeProfileReport } from './profile.js';
+import { measureReplays, type RecordedHistories, type ReplayConfig, type ReplayResult } from './replay.js';
 import type { Config, Reply, Request } from './worker.js';
 
 const { values: flags } = parseArgs({
@@ -32,6 +35,8 @@ const { values: flags } = parseArgs({
     'plugin-options': { type: 'string', default: '{}' },
     profile: { type: 'boolean', default: false },
     'thread-profiles': { type: 'string' },
+    'replay-rounds': { type: 'string', default: '5' },
+    'activity-side-rounds': { type: 'string', default: '5' },
     'no-write': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -51,6 +56,9 @@ if (flags.help) {
                       main report is not written)
   --thread-profiles D V8 profiles of every thread of every worker (node --cpu-prof), whole
                       process lifetime, into D/<config>/: the workflow thread's share is there
+  --replay-rounds N   rounds of replaying each configuration's histories of the last round, for
+                      the workflow side alone (default 5; 0 skips it)
+  --activity-side-rounds N  rounds of the activity side alone, in process (default 5; 0 skips it)
   --no-write          print the table without writing bench/results/temporal.*`);
   process.exit(0);
 }
@@ -139,9 +147,13 @@ interface Measure {
   throughput: number;
   /** Worker CPU (user + system, all threads) per activity attempt, microseconds, flush included. */
   cpuUs: number;
+  /** The chunk's workflows (their histories are replayed at the end). */
+  handles: Array<{ fetchHistory(): Promise<unknown> }>;
 }
 
 async function main(): Promise<void> {
+  // The replays at the end run a worker in this process: warnings only.
+  Runtime.install({ logger: new DefaultLogger('WARN') });
   console.log('starting Temporal and PostgreSQL...');
   const temporal = await startTemporalDevServer();
   const postgres = configs.includes('mltrace-postgres') ? await startPostgres() : undefined;
@@ -204,7 +216,7 @@ async function main(): Promise<void> {
     const cpu1 = await worker.cpuUs();
     const count = done.reduce((a, b) => a + b, 0);
     if (count !== perChunk) throw new Error(`${config}: ${count} activities done, expected ${perChunk}`);
-    return { throughput: count / (ms / 1000), cpuUs: (cpu1 - cpu0) / count };
+    return { throughput: count / (ms / 1000), cpuUs: (cpu1 - cpu0) / count, handles };
   }
 
   type RoundResult = Record<Workload['name'], Partial<Record<Config, Measure>>>;
@@ -248,10 +260,46 @@ async function main(): Promise<void> {
 
   let memory: MemoryReport | undefined;
   if (!profile) memory = await measureMemory();
+  const activitySideRounds = Number(flags['activity-side-rounds']);
+  let activitySide: ActivitySideReport | undefined;
+  if (!profile && database && activitySideRounds > 0) {
+    console.log(`the activity side alone (${activitySideRounds} rounds)...`);
+    activitySide = await measureActivitySide(database.url, activitySideRounds);
+  }
+
+  const has = (c: Config) => configs.includes(c);
+  // The workflow side alone: the last round's histories of each configuration, replayed here.
+  const mltraceConfig = configs.find((c) => c.startsWith('mltrace') && c !== 'mltrace-discard-activity-only');
+  const replayOf: Array<[ReplayConfig, Config]> = [
+    ...(has('baseline') ? [['baseline', 'baseline'] as [ReplayConfig, Config]] : []),
+    ...(mltraceConfig ? [['mltrace', mltraceConfig] as [ReplayConfig, Config]] : []),
+    ...(has('otel') ? [['otel', 'otel'] as [ReplayConfig, Config]] : []),
+  ];
+  const replayRounds = Number(flags['replay-rounds']);
+  const replays: ReplayResult[] = [];
+  if (replayRounds > 0 && !profile && has('baseline')) {
+    console.log(`replaying the last round's histories (${replayRounds} rounds)...`);
+    const last = measured[measured.length - 1]!;
+    const recorded: Partial<Record<ReplayConfig, RecordedHistories>> = {};
+    for (const [replayConfig, config] of replayOf) {
+      const histories: RecordedHistories = {};
+      for (const workload of WORKLOADS)
+        histories[workload.name] = (await Promise.all(
+          last[workload.name][config]!.handles.map((h) => h.fetchHistory()),
+        )) as RecordedHistories[string];
+      recorded[replayConfig] = histories;
+    }
+    const workflowsPath = fileURLToPath(new URL('./workflows.js', import.meta.url));
+    replays.push(
+      ...(await measureReplays(workflowsPath, recorded, {
+        rounds: replayRounds,
+        activitiesPerWorkflow: perWorkflow,
+      })),
+    );
+  }
 
   const rows: Row[] = [];
   const figures: Record<string, number> = { rounds, activities_per_chunk: perChunk };
-  const has = (c: Config) => configs.includes(c);
   for (const workload of WORKLOADS) {
     const per = (config: Config, f: (m: Measure, base: Measure) => number) =>
       median(measured.map((m) => f(m[workload.name][config]!, m[workload.name].baseline!)));
@@ -288,6 +336,35 @@ async function main(): Promise<void> {
         figures[`ratio_${key}_added_cpu_vs_otel`] = row['added vs OpenTelemetry'];
     }
   }
+  for (const result of replays) {
+    const otel = replays.find((r) => r.workload === result.workload && r.config === 'otel');
+    const label = replayOf.find(([c]) => c === result.config)![1];
+    const row: Row = {
+      workload: `${result.workload}, workflow side (replayed)`,
+      configuration: LABELS[label],
+      'worker CPU us/attempt': result.cpuUs,
+      'added us/attempt': result.config === 'baseline' ? 0 : result.addedUs,
+    };
+    const key = `replay_${result.workload}_${result.config}`;
+    figures[`${key}_cpu_us_per_activity`] = result.cpuUs;
+    if (result.config !== 'baseline') figures[`${key}_added_cpu_us_per_activity`] = result.addedUs;
+    if (result.config === 'mltrace' && otel) {
+      row['added vs OpenTelemetry'] = result.addedUs / otel.addedUs;
+      figures[`ratio_${key}_added_cpu_vs_otel`] = result.addedUs / otel.addedUs;
+    }
+    rows.push(row);
+  }
+  if (activitySide) {
+    for (const store of ['discard', 'postgres'] as const) {
+      const label = store === 'discard' ? LABELS['mltrace-discard'] : LABELS['mltrace-postgres'];
+      rows.push({
+        workload: 'activity side (in process, no Temporal)',
+        configuration: label,
+        'added us/attempt': activitySide.addedUs[store],
+      });
+      figures[`activity_side_${store}_added_cpu_us_per_attempt`] = activitySide.addedUs[store];
+    }
+  }
   if (memory) {
     figures.memory_bytes_per_queued_record = memory.bytesPerRecord;
     figures.memory_mib_per_10000_queued_records = memory.mibPer10000;
@@ -304,6 +381,16 @@ async function main(): Promise<void> {
     `mltrace: \`createMltracePlugin({ store })\` with its defaults${flags['plugin-options'] !== '{}' ? ` plus ${flags['plugin-options']}` : ''}. Each store held exactly one run per activity attempt at the end (${attempts}, checked). Writer counters: ${written}.`,
     'OpenTelemetry: `@temporalio/interceptors-opentelemetry` 1.24.0 `OpenTelemetryPlugin` (activity and workflow interceptors, workflow span sink) with a `SimpleSpanProcessor` exporting each span as it ends to an `InMemorySpanExporter` (@opentelemetry/sdk-trace-base 1.30.1), reset after each chunk.',
     ...(memory ? [memory.note] : []),
+    ...(activitySide
+      ? [
+          `Activity side (in process, no Temporal): the benchmark's activity through the plugin's activity interceptor without a worker (a realistic Info, no lineage header, as the benchmark's top-level workflows send none), ${activitySide.attempts} attempts per round 20 at a time, the writer flushed every ${activitySide.batch} attempts (about the live rounds' batches), one warm-up round then ${activitySideRounds}, into a discarding store and the PostgreSQL store (the same server), minus the same activity called without the plugin in the same round: the interceptor, the records, the writer and the store's client (redaction, validation, JSON, postgres.js, the socket). Rounds: discard ${activitySide.rounds.discard.map((v) => v.toFixed(0)).join(', ')}; PostgreSQL ${activitySide.rounds.postgres.map((v) => v.toFixed(0)).join(', ')} us.`,
+        ]
+      : []),
+    ...(replays.length
+      ? [
+          `Workflow side (replayed): the last measured round's histories of each configuration (${workflowCount} workflows per workload) replayed with \`Worker.runReplayHistories\` in the benchmark's own process, one warm-up round, then ${replayRounds} rounds, the configurations interleaved; process CPU per replayed activity, medians. A replay runs what a worker runs for those activations (the SDK, the workflow interceptors, the commands and payloads they make, the codec runner's visit of every payload) without activities, polling or a store, so these differences are steadier than the live rounds'. The mltrace row replays the ${mltraceConfig} worker's histories with the plugin's workflow interceptors.`,
+        ]
+      : []),
     'The machine (2 cores) is shared with other jobs, the Temporal dev server (SQLite) and PostgreSQL: single rounds vary; the paired per-round ratios are there to absorb it.',
   ];
   if (profileDir) {
@@ -330,6 +417,23 @@ async function main(): Promise<void> {
 }
 
 /** Memory per 10,000 queued records, measured in a child process with `--expose-gc`. */
+function measureActivitySide(url: string, rounds: number): Promise<ActivitySideReport> {
+  return new Promise((resolve, reject) => {
+    const child = fork(
+      fileURLToPath(new URL('./activity-side.js', import.meta.url)),
+      ['--rounds', String(rounds)],
+      {
+        env: { ...process.env, MLTRACE_BENCH_DATABASE_URL: url },
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      },
+    );
+    child.once('message', (report: ActivitySideReport) => resolve(report));
+    child.once('exit', (code) =>
+      code ? reject(new Error(`activity side measurement exited (${code})`)) : undefined,
+    );
+  });
+}
+
 function measureMemory(): Promise<MemoryReport> {
   return new Promise((resolve, reject) => {
     const child = fork(fileURLToPath(new URL('./memory.js', import.meta.url)), [], {

@@ -6,9 +6,8 @@
  * alive). Run by main.ts as a child process with `--expose-gc`; the report goes back over IPC.
  */
 import { createMltracePlugin } from '@mltrace/temporal';
-import type { Context } from '@temporalio/activity';
 import { defaultPayloadConverter } from '@temporalio/common';
-import type { ActivityInboundCallsInterceptor, ActivityInterceptorsFactory } from '@temporalio/worker';
+import { attemptDriver } from './attempts.js';
 
 /** What memory.ts reports. */
 export interface MemoryReport {
@@ -23,7 +22,6 @@ const RECORDS = 10_000;
 async function main(): Promise<void> {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) throw new Error('run with --expose-gc');
-  const step = async ({ part }: { part: string }) => ({ output: part.replace('/raw/', '/clean/') });
   const plugin = createMltracePlugin({
     store: () => new Promise(() => {}), // never answers: nothing leaves the queue
     spoolDir: false,
@@ -32,45 +30,14 @@ async function main(): Promise<void> {
     batchSize: RECORDS * 4,
     flushIntervalMs: 2_000_000_000,
   });
-  const options = plugin.configureWorker({ taskQueue: 'bench-memory', activities: { step } });
-  const factory = options.interceptors?.activity?.at(-1) as ActivityInterceptorsFactory;
+  // A child workflow's header: the most a record can keep alive (top-level workflows send none).
   const header = defaultPayloadConverter.toPayload({
     v: 1,
-    pipelineRun: { workflowId: 'bench-workflow-1', runId: '0190f2a4-6f5e-7c1b-9d0a-3b2c1d0e9f8a' },
-    root: { workflowId: 'bench-workflow-1', runId: '0190f2a4-6f5e-7c1b-9d0a-3b2c1d0e9f8a' },
+    pipelineRun: { workflowId: 'bench-workflow-0', runId: '0190f2a4-6f5e-7c1b-9d0a-3b2c1d0e9f80' },
+    root: { workflowId: 'bench-workflow-0', runId: '0190f2a4-6f5e-7c1b-9d0a-3b2c1d0e9f80' },
+    parent: { workflowId: 'bench-workflow-0', runId: '0190f2a4-6f5e-7c1b-9d0a-3b2c1d0e9f80' },
   });
-  const attempt = async (i: number) => {
-    const info = {
-      taskToken: new Uint8Array(64).fill(i % 256),
-      base64TaskToken: 'x'.repeat(88),
-      activityId: String(i),
-      activityType: 'step',
-      activityNamespace: 'default',
-      namespace: 'default',
-      workflowNamespace: 'default',
-      workflowType: 'benchWorkflow',
-      workflowExecution: { workflowId: 'bench-workflow-1', runId: '0190f2a4-6f5e-7c1b-9d0a-3b2c1d0e9f8a' },
-      taskQueue: 'bench-memory',
-      attempt: 1,
-      isLocal: false,
-      heartbeatDetails: undefined,
-      heartbeatTimeoutMs: undefined,
-      scheduledTimestampMs: Date.now(),
-      currentAttemptScheduledTimestampMs: Date.now(),
-      startToCloseTimeoutMs: 60_000,
-      scheduleToCloseTimeoutMs: 60_000,
-      priority: undefined,
-      retryPolicy: undefined,
-      activityRunId: undefined,
-      inWorkflow: true,
-    };
-    const ctx = { info, cancellationSignal: new AbortController().signal } as unknown as Context;
-    const inbound = factory(ctx).inbound as ActivityInboundCallsInterceptor;
-    const args = [{ part: `s3://bench/raw/part-${i}.parquet` }];
-    await inbound.execute?.({ args, headers: { 'mltrace-lineage': header } }, (input) =>
-      step(input.args[0] as { part: string }),
-    );
-  };
+  const attempt = attemptDriver(plugin, header);
   for (let i = 0; i < 100; i++) await attempt(-1 - i); // warm the code paths
   gc();
   gc();
