@@ -466,7 +466,12 @@ export async function backfill(options: BackfillOptions): Promise<BackfillResult
           activityId: activity.activityId,
           isLocal: activity.local,
           backfilled: true,
-          ...(header ? { pipelineRun: header.pipelineRun } : {}),
+          // No header and no parent: the workflow is its own pipeline run (the plugin sends none then).
+          ...(header
+            ? { pipelineRun: header.pipelineRun }
+            : run.parent
+              ? {}
+              : { pipelineRun: { workflowId: run.workflowId, runId: run.runId } }),
           ...(config.recordValues && !existing ? { args: describer.preview(activity.args) } : {}),
           ...(config.recordValues && activity.status === 'succeeded' && activity.result !== undefined
             ? { result: describer.preview(activity.result) }
