@@ -75,31 +75,25 @@ describe('committed event histories of the test workflows', () => {
     }
   });
 
-  it('recorded with batched search-attribute upserts (v3) replay with the plugin, with or without search attributes', {
-    timeout: 180_000,
-  }, async () => {
-    const histories = await recorded('batched');
-    expect(histories.map((h) => h.file)).toContain('fan-out.batched.json');
-    expect(histories.length).toBeGreaterThanOrEqual(10);
-    for (const plugin of [withSearchAttributes, byDefault]) {
-      const results = await replay(histories, [plugin]);
-      expect(results.filter((r) => r.error)).toEqual([]);
-      expect(results).toHaveLength(histories.length);
-    }
-  });
-
-  it('recorded with ordered search-attribute upserts (v4) replay with the plugin, with or without search attributes', {
-    timeout: 180_000,
-  }, async () => {
-    const histories = await recorded('ordered');
-    expect(histories.map((h) => h.file)).toContain('local-fan-out.ordered.json');
-    expect(histories.length).toBeGreaterThanOrEqual(10);
-    for (const plugin of [withSearchAttributes, byDefault]) {
-      const results = await replay(histories, [plugin]);
-      expect(results.filter((r) => r.error)).toEqual([]);
-      expect(results).toHaveLength(histories.length);
-    }
-  });
+  it.each([
+    ['batched search-attribute upserts (v3)', 'batched', 'fan-out.batched.json'],
+    ['ordered search-attribute upserts (v4)', 'ordered', 'local-fan-out.ordered.json'],
+  ])(
+    'recorded with %s replay with the plugin, with or without search attributes',
+    {
+      timeout: 180_000,
+    },
+    async (_, config, mustHave) => {
+      const histories = await recorded(config);
+      expect(histories.map((h) => h.file)).toContain(mustHave);
+      expect(histories.length).toBeGreaterThanOrEqual(10);
+      for (const plugin of [withSearchAttributes, byDefault]) {
+        const results = await replay(histories, [plugin]);
+        expect(results.filter((r) => r.error)).toEqual([]);
+        expect(results).toHaveLength(histories.length);
+      }
+    },
+  );
 
   it('replay with the default plugin', { timeout: 180_000 }, async () => {
     const histories = await recorded('default');
