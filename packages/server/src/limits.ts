@@ -53,6 +53,41 @@ interface Graph {
 }
 
 /**
+ * Up to this many characters of runs, the JSON made of each run while sizing it is kept and
+ * written into the answer as is: one serialisation per run, not two. Larger answers (up to
+ * `maxBytes`, 8 MiB by default) serialise again rather than hold the pieces, their join and the
+ * answer at once: three copies of a large answer under four concurrent requests took the server
+ * past its memory bound (bounded-reads.test.ts).
+ */
+const KEEP_PIECES_CHARS = 1 << 20;
+
+/**
+ * A run's JSON, as `JSON.stringify(run)` writes it, with its dates made strings first: a Date's
+ * `toJSON` takes V8's serialiser off its fast path for the whole object (a 20-run graph: ~125 us
+ * with dates, ~45 us without, of which the ISO strings are ~35).
+ */
+function runJson(run: object): string {
+  let copy: Record<string, unknown> | undefined;
+  for (const [key, value] of Object.entries(run)) {
+    if (value instanceof Date) {
+      copy ??= { ...run };
+      copy[key] = value.toJSON();
+    }
+  }
+  return JSON.stringify(copy ?? run);
+}
+
+/** `JSON.stringify(value)` of a plain object, with the `runs` key's array written from `pieces`. */
+function withRuns(value: object, pieces: string[]): string {
+  const fields: string[] = [];
+  for (const [key, field] of Object.entries(value)) {
+    if (key === 'runs') fields.push(`"runs":[${pieces.join(',')}]`);
+    else if (field !== undefined) fields.push(`${JSON.stringify(key)}:${JSON.stringify(field)}`);
+  }
+  return `{${fields.join(',')}}`;
+}
+
+/**
  * Cuts a graph to at most `maxBytes` of JSON, dropping the farthest runs first (the store already
  * keeps the nearest `maxRuns`); marks it `truncated`, says by what (`truncatedBy`), and gives the
  * depth reached, to narrow the next query from there. Returns the JSON text.
@@ -63,12 +98,13 @@ export function boundedGraph<G extends Graph>(
 ): string {
   const by: string[] = [];
   if (graph.truncated) by.push(graph.runs.length >= limits.maxRuns ? 'runs' : 'depth');
-  const answer = (runs: G['runs']) => {
-    const ids = new Set(runs.map((run) => run.id));
-    const used = new Set<number>();
-    for (const run of runs) for (const p of [...(run.inputs ?? []), ...(run.outputs ?? [])]) used.add(p.id);
+  const answer = (runs: G['runs'], pieces: string[] | undefined) => {
     const cut = runs.length < graph.runs.length;
-    return JSON.stringify({
+    const ids = new Set(cut ? runs.map((run) => run.id) : []);
+    const used = new Set<number>();
+    if (cut)
+      for (const run of runs) for (const p of [...(run.inputs ?? []), ...(run.outputs ?? [])]) used.add(p.id);
+    const value = {
       ...graph,
       runs,
       pointers: cut ? graph.pointers.filter((p) => used.has(p.id)) : graph.pointers,
@@ -83,28 +119,35 @@ export function boundedGraph<G extends Graph>(
             reachedDepth: runs.reduce((max, run) => Math.max(max, run.depth), 0),
           }
         : {}),
-    });
+    };
+    return pieces ? withRuns(value, pieces.slice(0, runs.length)) : JSON.stringify(value);
   };
   // Sizes once per run (its own JSON and its pointers'), then one cut: no re-serialising per try.
   const pointerSize = new Map(graph.pointers.map((p) => [p.id, JSON.stringify(p).length + 1]));
   let budget = limits.maxBytes - 1024;
   let keep = 0;
   const counted = new Set<number>();
+  let pieces: string[] | undefined = [];
+  let kept = 0;
   for (const run of graph.runs) {
-    let size = JSON.stringify(run).length + 64;
+    const piece = runJson(run);
+    let size = piece.length + 64;
     for (const p of [...(run.inputs ?? []), ...(run.outputs ?? [])])
       if (!counted.has(p.id)) size += pointerSize.get(p.id) ?? 0;
     if (size > budget && keep > 0) break;
     budget -= size;
     for (const p of [...(run.inputs ?? []), ...(run.outputs ?? [])]) counted.add(p.id);
+    kept += piece.length;
+    if (pieces && kept <= KEEP_PIECES_CHARS) pieces.push(piece);
+    else pieces = undefined;
     keep++;
   }
   let runs = graph.runs.slice(0, keep);
-  let text = answer(runs);
+  let text = answer(runs, pieces);
   // Multi-byte text can still overshoot the estimate: cut further until it fits.
   while (Buffer.byteLength(text) > limits.maxBytes && runs.length > 1) {
     runs = runs.slice(0, Math.max(1, Math.floor(runs.length * 0.8)));
-    text = answer(runs);
+    text = answer(runs, pieces);
   }
   return text;
 }
