@@ -13,6 +13,7 @@ import {
   toPointer,
   where,
 } from './rows.js';
+import { preparedShape } from './sql-text.js';
 
 /** The default depth limit: deep enough for a 10,000-run chain. */
 export const DEFAULT_MAX_DEPTH = 10_000;
@@ -32,6 +33,9 @@ function describe(query: PointerQuery): string {
   return query.version === undefined ? query.uri : `${query.uri}@${query.version}`;
 }
 
+/** What a graph statement's text depends on; everything else is a parameter. */
+type GraphShape = `${'upstream' | 'downstream'} ${'uri' | 'version'} ${'all' | 'limit'}`;
+
 /**
  * A lineage graph in one statement: the roots (the pointers matching the query), the start runs
  * `starts` selects from them, a walk of the frozen dependency edges, and the runs it reached as
@@ -39,16 +43,15 @@ function describe(query: PointerQuery): string {
  * re-expanded per path: a 12-level diamond is 37 runs, not 16,381 entries. Each step reads the
  * edges of one run by index (the lateral fence): joined as a whole, a planner that misjudges the
  * walk's size hash-joins the whole edge table once per level, which on a deep chain is quadratic.
+ *
+ * Rendered once per shape; the values `uri`, `version`, `maxDepth` and `maxRuns` are
+ * placeholders, filled per call.
  */
-async function graph(
-  db: Database,
-  query: PointerQuery,
-  options: GraphOptions & { cwd: string },
-  direction: 'upstream' | 'downstream',
-): Promise<{ graph: LineageGraph; rootsFound: boolean }> {
-  const uri = normalizeUri(query.uri, { cwd: options.cwd });
-  const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
-  const maxRuns = options.maxRuns;
+const graphStatement = preparedShape((shape: GraphShape) => {
+  const [direction, by, runs] = shape.split(' ');
+  const uri = sql.placeholder('uri');
+  const maxDepth = sql.placeholder('maxDepth');
+  const maxRuns = sql.placeholder('maxRuns');
   const [from, to] =
     direction === 'upstream' ? ['run_id', 'depends_on_run_id'] : ['depends_on_run_id', 'run_id'];
   const starts =
@@ -63,16 +66,16 @@ async function graph(
   // Upstream of a URI without a version, the roots are what the start run made: the current
   // holder of an alias, not every version that ever held it (the earlier holders are upstream).
   const shownRoots =
-    direction === 'upstream' && query.version === undefined
+    direction === 'upstream' && by === 'uri'
       ? sql`WHERE id IN (SELECT pointer_id FROM run_outputs WHERE run_id IN (SELECT id FROM starts))`
       : sql``;
   const edges = (alias: string) =>
     sql`(SELECT d.${sql.raw(to)} AS next FROM run_dependencies d WHERE d.${sql.raw(from)} = ${sql.raw(alias)}.run_id OFFSET 0)`;
-  const [row] = await db.rows<{ document: string }>(
-    runsDocument(sql`SELECT run_id FROM visited`, {
-      ctes: sql`roots AS MATERIALIZED (
+  const limited = runs === 'limit';
+  return runsDocument(sql`SELECT run_id FROM visited`, {
+    ctes: sql`roots AS MATERIALIZED (
           SELECT id, uri, version, type, flag FROM io_pointers
-          ${where([sql`uri = ${uri}`, query.version !== undefined && sql`version = ${query.version}`])}),
+          ${where([sql`uri = ${uri}`, by === 'version' && sql`version = ${sql.placeholder('version')}`])}),
         starts AS MATERIALIZED (${starts}),
         walk(run_id, depth) AS (
           SELECT id, 0 FROM starts
@@ -80,16 +83,30 @@ async function graph(
           SELECT d.next, w.depth + 1 FROM walk w CROSS JOIN LATERAL ${edges('w')} d
           WHERE w.depth < ${maxDepth}),
         visited AS MATERIALIZED (SELECT run_id, min(depth) AS depth FROM walk GROUP BY run_id
-          ${maxRuns === undefined ? sql`` : sql`ORDER BY 2, 1 DESC LIMIT ${maxRuns}`})`,
-      extra: sql`'roots', (SELECT json_agg(json_build_array(id, uri, version, type, flag) ORDER BY id DESC) FROM roots ${shownRoots}),
+          ${limited ? sql`ORDER BY 2, 1 DESC LIMIT ${maxRuns}` : sql``})`,
+    extra: sql`'roots', (SELECT json_agg(json_build_array(id, uri, version, type, flag) ORDER BY id DESC) FROM roots ${shownRoots}),
         'rootsFound', EXISTS (SELECT 1 FROM roots),
         'depths', (SELECT json_build_array(json_agg(run_id), json_agg(depth)) FROM visited),
         -- Only a run first reached at the limit was not expanded; it cuts the walk short when one
         -- of its edges leads outside what was visited.
         'truncated', EXISTS (SELECT 1 FROM visited v CROSS JOIN LATERAL ${edges('v')} d
           WHERE v.depth = ${maxDepth} AND d.next NOT IN (SELECT run_id FROM visited))
-          ${maxRuns === undefined ? sql`` : sql`OR (SELECT count(DISTINCT run_id) FROM walk) > ${maxRuns}`}`,
-    }),
+          ${limited ? sql`OR (SELECT count(DISTINCT run_id) FROM walk) > ${maxRuns}` : sql``}`,
+  });
+});
+
+async function graph(
+  db: Database,
+  query: PointerQuery,
+  options: GraphOptions & { cwd: string },
+  direction: 'upstream' | 'downstream',
+): Promise<{ graph: LineageGraph; rootsFound: boolean }> {
+  const uri = normalizeUri(query.uri, { cwd: options.cwd });
+  const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+  const maxRuns = options.maxRuns;
+  const shape: GraphShape = `${direction} ${query.version === undefined ? 'uri' : 'version'} ${maxRuns === undefined ? 'all' : 'limit'}`;
+  const [row] = await db.rows<{ document: string }>(
+    graphStatement(shape, { uri, version: query.version, maxDepth, maxRuns }),
   );
   const document = JSON.parse(row?.document ?? '{}') as RunsDocument & {
     roots: Array<[number, string, string, PointerType, boolean]> | null;
