@@ -61,17 +61,50 @@ interface Graph {
  */
 const KEEP_PIECES_CHARS = 1 << 20;
 
+const pad2 = (n: number) => (n < 10 ? `0${n}` : `${n}`);
+const pad3 = (n: number) => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : `${n}`);
+
+/**
+ * `date.toJSON()`, computed in JavaScript for years 1970 to 9999 (days to a civil date, Howard
+ * Hinnant's algorithm): V8's own takes ~1 us a date, this ~0.3. Other dates go to `toJSON`.
+ */
+export function isoString(date: Date): string | null {
+  const time = date.getTime();
+  if (!(time >= 0 && time < 253_402_300_800_000)) return date.toJSON();
+  const days = Math.floor(time / 86_400_000);
+  let ms = time - days * 86_400_000;
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const doe = z - era * 146_097;
+  const yoe = Math.floor(
+    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365,
+  );
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  const hours = Math.floor(ms / 3_600_000);
+  ms -= hours * 3_600_000;
+  const minutes = Math.floor(ms / 60_000);
+  ms -= minutes * 60_000;
+  const seconds = Math.floor(ms / 1000);
+  ms -= seconds * 1000;
+  return `${year}-${pad2(month)}-${pad2(day)}T${pad2(hours)}:${pad2(minutes)}:${pad2(seconds)}.${pad3(ms)}Z`;
+}
+
 /**
  * A run's JSON, as `JSON.stringify(run)` writes it, with its dates made strings first: a Date's
- * `toJSON` takes V8's serialiser off its fast path for the whole object (a 20-run graph: ~125 us
- * with dates, ~45 us without, of which the ISO strings are ~35).
+ * `toJSON` takes V8's serialiser off its fast path for the whole object. 20 runs, best of 9:
+ * ~94 us as they are, ~65 us this way.
  */
 function runJson(run: object): string {
   let copy: Record<string, unknown> | undefined;
-  for (const [key, value] of Object.entries(run)) {
-    if (value instanceof Date) {
+  for (const key in run) {
+    const value = (run as Record<string, unknown>)[key];
+    if (value instanceof Date && Object.hasOwn(run, key)) {
       copy ??= { ...run };
-      copy[key] = value.toJSON();
+      copy[key] = isoString(value);
     }
   }
   return JSON.stringify(copy ?? run);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { boundedGraph } from '../src/limits.js';
+import { boundedGraph, isoString } from '../src/limits.js';
 
 const pointer = (id: number) => ({
   id,
@@ -69,5 +69,31 @@ describe('boundedGraph', () => {
     const graph = chainGraph(80, { blob: 'x'.repeat(20_000) });
     const text = boundedGraph(graph, { maxRuns: 2_000, maxBytes: 8_388_608, maxDepth: 100 });
     expect(text).toBe(JSON.stringify(graph));
+  });
+});
+
+describe('isoString', () => {
+  it('writes every date as toJSON does', () => {
+    const edges = [
+      0,
+      1,
+      951_782_400_000,
+      4_107_542_399_999,
+      253_402_300_799_999,
+      253_402_300_800_000,
+      -1,
+      -62_198_755_200_000,
+      Number.NaN,
+    ];
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 16_807) % 2_147_483_647;
+      return seed / 2_147_483_647;
+    };
+    const times = [
+      ...edges,
+      ...Array.from({ length: 20_000 }, () => Math.floor(random() * 253_402_300_800_000)),
+    ];
+    for (const time of times) expect(isoString(new Date(time))).toBe(new Date(time).toJSON());
   });
 });
