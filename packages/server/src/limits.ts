@@ -110,12 +110,12 @@ function runJson(run: object): string {
   return JSON.stringify(copy ?? run);
 }
 
-/** `JSON.stringify(value)` of a plain object, with the `runs` key's array written from `pieces`. */
-function withRuns(value: object, pieces: string[]): string {
+/** `JSON.stringify(value)` of a plain object, with the fields of `written` taken as JSON already. */
+function withFields(value: object, written: Record<string, string>): string {
   const fields: string[] = [];
   for (const [key, field] of Object.entries(value)) {
-    if (key === 'runs') fields.push(`"runs":[${pieces.join(',')}]`);
-    else if (field !== undefined) fields.push(`${JSON.stringify(key)}:${JSON.stringify(field)}`);
+    const text = Object.hasOwn(written, key) ? written[key] : JSON.stringify(field);
+    if (text !== undefined) fields.push(`${JSON.stringify(key)}:${text}`);
   }
   return `{${fields.join(',')}}`;
 }
@@ -131,7 +131,9 @@ export function boundedGraph<G extends Graph>(
 ): string {
   const by: string[] = [];
   if (graph.truncated) by.push(graph.runs.length >= limits.maxRuns ? 'runs' : 'depth');
-  const answer = (runs: G['runs'], pieces: string[] | undefined) => {
+  // `written`: fields serialised already. Without any, one JSON.stringify: a large answer is then
+  // one string, not its fields and their join.
+  const answer = (runs: G['runs'], written?: Record<string, string>) => {
     const cut = runs.length < graph.runs.length;
     const ids = new Set(cut ? runs.map((run) => run.id) : []);
     const used = new Set<number>();
@@ -153,34 +155,51 @@ export function boundedGraph<G extends Graph>(
           }
         : {}),
     };
-    return pieces ? withRuns(value, pieces.slice(0, runs.length)) : JSON.stringify(value);
+    return written ? withFields(value, written) : JSON.stringify(value);
   };
-  // Sizes once per run (its own JSON and its pointers'), then one cut: no re-serialising per try.
-  const pointerSize = new Map(graph.pointers.map((p) => [p.id, JSON.stringify(p).length + 1]));
-  let budget = limits.maxBytes - 1024;
-  let keep = 0;
-  const counted = new Set<number>();
+  const budget = limits.maxBytes - 1024;
+  // Each run's JSON, kept while small (see KEEP_PIECES_CHARS).
   let pieces: string[] | undefined = [];
   let kept = 0;
   for (const run of graph.runs) {
     const piece = runJson(run);
-    let size = piece.length + 64;
+    kept += piece.length;
+    if (kept > KEEP_PIECES_CHARS) {
+      pieces = undefined;
+      break;
+    }
+    pieces.push(piece);
+  }
+  // Most answers fit whole: every run, and every pointer at most once, within the budget that
+  // the per-run sizing below would apply. Then nothing is sized or serialised twice.
+  if (pieces) {
+    const pointersText = JSON.stringify(graph.pointers);
+    if (kept + 64 * pieces.length + pointersText.length <= budget) {
+      const text = answer(graph.runs, { runs: `[${pieces.join(',')}]`, pointers: pointersText });
+      if (Buffer.byteLength(text) <= limits.maxBytes) return text;
+    }
+  }
+  // Sizes once per run (its own JSON and its pointers'), then one cut: no re-serialising per try.
+  const pointerSize = new Map(graph.pointers.map((p) => [p.id, JSON.stringify(p).length + 1]));
+  let left = budget;
+  let keep = 0;
+  const counted = new Set<number>();
+  for (const [i, run] of graph.runs.entries()) {
+    let size = (pieces?.[i] ?? runJson(run)).length + 64;
     for (const p of [...(run.inputs ?? []), ...(run.outputs ?? [])])
       if (!counted.has(p.id)) size += pointerSize.get(p.id) ?? 0;
-    if (size > budget && keep > 0) break;
-    budget -= size;
+    if (size > left && keep > 0) break;
+    left -= size;
     for (const p of [...(run.inputs ?? []), ...(run.outputs ?? [])]) counted.add(p.id);
-    kept += piece.length;
-    if (pieces && kept <= KEEP_PIECES_CHARS) pieces.push(piece);
-    else pieces = undefined;
     keep++;
   }
+  const written = (n: number) => (pieces ? { runs: `[${pieces.slice(0, n).join(',')}]` } : undefined);
   let runs = graph.runs.slice(0, keep);
-  let text = answer(runs, pieces);
+  let text = answer(runs, written(runs.length));
   // Multi-byte text can still overshoot the estimate: cut further until it fits.
   while (Buffer.byteLength(text) > limits.maxBytes && runs.length > 1) {
     runs = runs.slice(0, Math.max(1, Math.floor(runs.length * 0.8)));
-    text = answer(runs, pieces);
+    text = answer(runs, written(runs.length));
   }
   return text;
 }
