@@ -133,12 +133,17 @@ async function graph(
   let extra: number | undefined;
   if (maxRuns !== undefined && depths.size > maxRuns) {
     truncated = true;
+    let extraDepth = -1;
     for (const [id, depth] of depths) {
-      const last = extra === undefined ? undefined : depths.get(extra)!;
-      if (last === undefined || depth > last || (depth === last && id < extra!)) extra = id;
+      if (depth > extraDepth || (depth === extraDepth && extra !== undefined && id < extra)) {
+        extra = id;
+        extraDepth = depth;
+      }
     }
-    depths.delete(extra!);
-    runs.delete(extra!);
+    if (extra !== undefined) {
+      depths.delete(extra);
+      runs.delete(extra);
+    }
   }
   const [from, next] = document.frontier ?? [null, null];
   if (from && next)
