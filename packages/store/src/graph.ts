@@ -4,6 +4,8 @@ import type { GraphOptions, LineageGraph, PointerQuery } from './api.js';
 import type { Database } from './database.js';
 import {
   byUriVersion,
+  type Columns,
+  type LoadedRun,
   type PointerRow,
   type RunsDocument,
   readRunsDocument,
@@ -11,6 +13,7 @@ import {
   toPointer,
   where,
 } from './rows.js';
+import { preparedShape } from './sql-text.js';
 
 /** The default depth limit: deep enough for a 10,000-run chain. */
 export const DEFAULT_MAX_DEPTH = 10_000;
@@ -30,6 +33,9 @@ function describe(query: PointerQuery): string {
   return query.version === undefined ? query.uri : `${query.uri}@${query.version}`;
 }
 
+/** What a graph statement's text depends on; everything else is a parameter. */
+type GraphShape = `${'upstream' | 'downstream'} ${'uri' | 'version'} ${'all' | 'limit'}`;
+
 /**
  * A lineage graph in one statement: the roots (the pointers matching the query), the start runs
  * `starts` selects from them, a walk of the frozen dependency edges, and the runs it reached as
@@ -37,16 +43,15 @@ function describe(query: PointerQuery): string {
  * re-expanded per path: a 12-level diamond is 37 runs, not 16,381 entries. Each step reads the
  * edges of one run by index (the lateral fence): joined as a whole, a planner that misjudges the
  * walk's size hash-joins the whole edge table once per level, which on a deep chain is quadratic.
+ *
+ * Rendered once per shape; the values `uri`, `version`, `maxDepth` and `maxRuns` are
+ * placeholders, filled per call.
  */
-async function graph(
-  db: Database,
-  query: PointerQuery,
-  options: GraphOptions & { cwd: string },
-  direction: 'upstream' | 'downstream',
-): Promise<{ graph: LineageGraph; rootsFound: boolean }> {
-  const uri = normalizeUri(query.uri, { cwd: options.cwd });
-  const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
-  const maxRuns = options.maxRuns;
+const graphStatement = preparedShape((shape: GraphShape) => {
+  const [direction, by, runs] = shape.split(' ');
+  const uri = sql.placeholder('uri');
+  const maxDepth = sql.placeholder('maxDepth');
+  const maxRuns = sql.placeholder('maxRuns');
   const [from, to] =
     direction === 'upstream' ? ['run_id', 'depends_on_run_id'] : ['depends_on_run_id', 'run_id'];
   const starts =
@@ -61,16 +66,16 @@ async function graph(
   // Upstream of a URI without a version, the roots are what the start run made: the current
   // holder of an alias, not every version that ever held it (the earlier holders are upstream).
   const shownRoots =
-    direction === 'upstream' && query.version === undefined
+    direction === 'upstream' && by === 'uri'
       ? sql`WHERE id IN (SELECT pointer_id FROM run_outputs WHERE run_id IN (SELECT id FROM starts))`
       : sql``;
   const edges = (alias: string) =>
     sql`(SELECT d.${sql.raw(to)} AS next FROM run_dependencies d WHERE d.${sql.raw(from)} = ${sql.raw(alias)}.run_id OFFSET 0)`;
-  const [row] = await db.rows<{ document: string }>(
-    runsDocument(sql`SELECT run_id FROM visited`, {
-      ctes: sql`roots AS MATERIALIZED (
+  const limited = runs === 'limit';
+  return runsDocument(sql`SELECT run_id FROM visited`, {
+    ctes: sql`roots AS MATERIALIZED (
           SELECT id, uri, version, type, flag FROM io_pointers
-          ${where([sql`uri = ${uri}`, query.version !== undefined && sql`version = ${query.version}`])}),
+          ${where([sql`uri = ${uri}`, by === 'version' && sql`version = ${sql.placeholder('version')}`])}),
         starts AS MATERIALIZED (${starts}),
         walk(run_id, depth) AS (
           SELECT id, 0 FROM starts
@@ -78,21 +83,34 @@ async function graph(
           SELECT d.next, w.depth + 1 FROM walk w CROSS JOIN LATERAL ${edges('w')} d
           WHERE w.depth < ${maxDepth}),
         visited AS MATERIALIZED (SELECT run_id, min(depth) AS depth FROM walk GROUP BY run_id
-          ${maxRuns === undefined ? sql`` : sql`ORDER BY 2, 1 DESC LIMIT ${maxRuns}`})`,
-      extra: sql`'roots', (SELECT json_agg(json_build_array(id, uri, version, type, flag) ORDER BY id DESC) FROM roots ${shownRoots}),
+          ${limited ? sql`ORDER BY 2, 1 DESC LIMIT ${maxRuns}::int + 1` : sql``})`,
+    extra: sql`'roots', (SELECT json_agg(json_build_array(id, uri, version, type, flag) ORDER BY id DESC) FROM roots ${shownRoots}),
         'rootsFound', EXISTS (SELECT 1 FROM roots),
-        'depths', (SELECT json_agg(json_build_array(run_id, depth)) FROM visited),
-        -- Only a run first reached at the limit was not expanded; it cuts the walk short when one
-        -- of its edges leads outside what was visited.
-        'truncated', EXISTS (SELECT 1 FROM visited v CROSS JOIN LATERAL ${edges('v')} d
-          WHERE v.depth = ${maxDepth} AND d.next NOT IN (SELECT run_id FROM visited))
-          ${maxRuns === undefined ? sql`` : sql`OR (SELECT count(DISTINCT run_id) FROM walk) > ${maxRuns}`}`,
-    }),
+        'depths', (SELECT json_build_array(json_agg(run_id), json_agg(depth)) FROM visited),
+        -- Only a run first reached at the depth limit was not expanded: its edges, for the
+        -- client to see whether one leads outside what was visited.
+        'frontier', (SELECT json_build_array(json_agg(v.run_id), json_agg(d.next))
+          FROM visited v CROSS JOIN LATERAL ${edges('v')} d WHERE v.depth = ${maxDepth})`,
+  });
+});
+
+async function graph(
+  db: Database,
+  query: PointerQuery,
+  options: GraphOptions & { cwd: string },
+  direction: 'upstream' | 'downstream',
+): Promise<{ graph: LineageGraph; rootsFound: boolean }> {
+  const uri = normalizeUri(query.uri, { cwd: options.cwd });
+  const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+  const maxRuns = options.maxRuns;
+  const shape: GraphShape = `${direction} ${query.version === undefined ? 'uri' : 'version'} ${maxRuns === undefined ? 'all' : 'limit'}`;
+  const [row] = await db.rows<{ document: string }>(
+    graphStatement(shape, { uri, version: query.version, maxDepth, maxRuns }),
   );
   const document = JSON.parse(row?.document ?? '{}') as RunsDocument & {
     roots: Array<[number, string, string, PointerType, boolean]> | null;
-    depths: Array<[number, number]> | null;
-    truncated: boolean;
+    depths: Columns<number, number> | null;
+    frontier: Columns<number, number> | null;
     rootsFound?: boolean;
   };
   const roots = (document.roots ?? []).map(([id, uri, version, type, flag]) => ({
@@ -102,21 +120,55 @@ async function graph(
     type,
     flag,
   }));
-  const depths = new Map(document.depths ?? []);
+  const [depthIds, depthValues] = document.depths ?? [null, null];
+  const depths = new Map<number, number>();
+  if (depthIds && depthValues)
+    for (let i = 0; i < depthIds.length; i++) depths.set(depthIds[i]!, depthValues[i]!);
   const { runs, pointers } = readRunsDocument(document);
-  const ordered = [...runs.values()]
-    .map((run) => ({ ...run, depth: depths.get(run.id) ?? 0 }))
-    .sort((a, b) => a.depth - b.depth || b.id - a.id);
+  // With a run limit the statement keeps one run more than asked: its presence says the walk
+  // went further, and it goes (the farthest: deepest, then lowest id). Counting in SQL instead
+  // (`count(DISTINCT)` of the walk, and a hashed NOT IN for the depth) was ~30% of the
+  // statement's CPU on a 20-run trace.
+  let truncated = false;
+  let extra: number | undefined;
+  if (maxRuns !== undefined && depths.size > maxRuns) {
+    truncated = true;
+    let extraDepth = -1;
+    for (const [id, depth] of depths) {
+      if (depth > extraDepth || (depth === extraDepth && extra !== undefined && id < extra)) {
+        extra = id;
+        extraDepth = depth;
+      }
+    }
+    if (extra !== undefined) {
+      depths.delete(extra);
+      runs.delete(extra);
+    }
+  }
+  const [from, next] = document.frontier ?? [null, null];
+  if (from && next)
+    for (let i = 0; i < from.length; i++) if (depths.has(from[i]!) && !depths.has(next[i]!)) truncated = true;
+  // Each run gets its depth in place (no copy of 10,000 runs), as its last field.
+  const ordered = [...runs.values()] as Array<LoadedRun & { depth: number }>;
+  for (const run of ordered) run.depth = depths.get(run.id) ?? 0;
+  ordered.sort((a, b) => a.depth - b.depth || b.id - a.id);
   const dependencies: LineageGraph['dependencies'] = [];
   for (const run of ordered)
     for (const dep of run.dependsOn) if (depths.has(dep)) dependencies.push({ run: run.id, dependsOn: dep });
+  // Every pointer a run of the graph read or wrote (the dropped run's own left out).
+  let shown = [...pointers.values()];
+  if (extra !== undefined) {
+    const used = new Set<number>();
+    for (const run of ordered) for (const p of [...run.inputs, ...run.outputs]) used.add(p.id);
+    shown = shown.filter((p) => used.has(p.id));
+  }
   return {
     graph: {
       roots,
       runs: ordered,
-      pointers: [...pointers.values()].sort(byUriVersion),
+      pointers: shown.sort(byUriVersion),
       dependencies,
-      truncated: document.truncated,
+      truncated,
     },
     rootsFound: document.rootsFound ?? roots.length > 0,
   };

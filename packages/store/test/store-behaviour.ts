@@ -239,6 +239,69 @@ export function describeStoreBehaviour(driver: string, open: () => Promise<Linea
       expect((await store.trace({ uri: features }, { maxDepth: 0 })).truncated).toBe(true);
     });
 
+    it('keeps the nearest runs under a run limit, with only their pointers and edges, and says it cut', async () => {
+      const [a, b, c, d, model] = ['a.csv', 'b.csv', 'c.csv', 'd.csv', 'model.pkl'].map(fresh) as [
+        string,
+        string,
+        string,
+        string,
+        string,
+      ];
+      const first = await store.logRun(step('source', 0, [], [a]));
+      const second = await store.logRun(step('left', 1, [a], [b]));
+      const third = await store.logRun(step('right', 2, [a], [c]));
+      const merge = await store.logRun(step('merge', 3, [b, c], [d]));
+      const train = await store.logRun(step('train', 4, [d], [model]));
+      const whole = await store.trace({ uri: model }, { maxRuns: 5 });
+      expect(whole.runs).toHaveLength(5);
+      expect(whole.truncated).toBe(false);
+      // Three runs: at depth 2, the higher id (right) is kept, the lower (left) goes; the source
+      // at depth 3 goes too, and with them their edges.
+      const cut = await store.trace({ uri: model }, { maxRuns: 3 });
+      expect(cut.runs.map((r) => [r.component, r.depth])).toEqual([
+        ['train', 0],
+        ['merge', 1],
+        ['right', 2],
+      ]);
+      expect(cut.truncated).toBe(true);
+      // Pointer URIs come back normalised (absolute file: URIs): compare their file names.
+      const names = (graph: { pointers: Array<{ uri: string }> }) =>
+        graph.pointers.map((p) => p.uri.split('/').pop()).sort();
+      expect(names(cut)).toEqual(['a.csv', 'b.csv', 'c.csv', 'd.csv', 'model.pkl']);
+      expect(cut.dependencies).toEqual([
+        { run: train.id, dependsOn: merge.id },
+        { run: merge.id, dependsOn: third.id },
+      ]);
+      // A run's own dependsOn stays whole (the source, outside the cut graph, included).
+      expect(cut.runs[2]?.dependsOn).toEqual([first.id]);
+      // Two runs: the source's input `a` was read only by runs left out.
+      const two = await store.trace({ uri: model }, { maxRuns: 2 });
+      expect(names(two)).toEqual(['b.csv', 'c.csv', 'd.csv', 'model.pkl']);
+      expect(two.runs.flatMap((r) => r.dependsOn).sort()).toEqual(
+        [second.id, third.id, two.runs[1]!.id].sort(),
+      );
+      expect(two.dependencies).toEqual([{ run: two.runs[0]!.id, dependsOn: two.runs[1]!.id }]);
+      const four = await store.trace({ uri: model }, { maxRuns: 4 });
+      expect(four.runs.map((r) => r.component)).toEqual(['train', 'merge', 'right', 'left']);
+      expect(four.truncated).toBe(true);
+    });
+
+    it('reports a depth-limited impact as cut when a consumer lies beyond the limit', async () => {
+      const [raw, clean, model] = ['raw.csv', 'clean.csv', 'model.pkl'].map(fresh) as [
+        string,
+        string,
+        string,
+      ];
+      await store.logRun(step('clean', 0, [raw], [clean]));
+      await store.logRun(step('train', 1, [clean], [model]));
+      const cut = await store.impact({ uri: raw }, { maxDepth: 0 });
+      expect(cut.runs.map((r) => r.component)).toEqual(['clean']);
+      expect(cut.truncated).toBe(true);
+      const whole = await store.impact({ uri: raw }, { maxDepth: 1 });
+      expect(whole.runs.map((r) => r.component)).toEqual(['clean', 'train']);
+      expect(whole.truncated).toBe(false);
+    });
+
     it("writes mltrace's staleness messages when a dependency is old or has fresher runs", async () => {
       const [old, busy] = [fresh('old.csv'), fresh('busy.csv')];
       const oldRun = await store.logRun(step('snapshot', 0, [], [old]));

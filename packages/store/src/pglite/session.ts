@@ -2,7 +2,7 @@ import { Mutex, type PGlite, parse, protocol } from '@electric-sql/pglite';
 import { UnavailableError } from '@mltrace/core';
 import { type SQL, sql } from 'drizzle-orm';
 import type { Database } from '../database.js';
-import { toQuery } from '../sql-text.js';
+import { type RenderedQuery, render } from '../sql-text.js';
 
 /** A parameter as the text the server parses; the store passes only these kinds. */
 function toText(value: unknown): string | null {
@@ -51,9 +51,9 @@ export function pgliteDatabase(client: PGlite, lock: Mutex = new Mutex()): Datab
     return (await client.execProtocol(concat(parts))).messages;
   };
 
-  const run = <T>(query: SQL): Promise<T[]> =>
+  const run = <T>(query: SQL | RenderedQuery): Promise<T[]> =>
     statements.runExclusive(async () => {
-      const { sql: text, params } = toQuery(query);
+      const { sql: text, params } = render(query);
       const known = names.get(text);
       // A name is never reused: a failed first run may or may not have left its statement behind.
       const name = known ?? `mltrace_${++counter}`;

@@ -1,6 +1,6 @@
 import type postgres from 'postgres';
 import type { Database } from '../database.js';
-import { toQuery } from '../sql-text.js';
+import { render } from '../sql-text.js';
 
 /**
  * The store's statements, rendered by drizzle and run by postgres.js as named prepared
@@ -15,7 +15,7 @@ export function postgresDatabase(
 ): Database {
   return {
     async rows<T>(query: Parameters<Database['rows']>[0]) {
-      const { sql: text, params } = toQuery(query);
+      const { sql: text, params } = render(query);
       return (await sql.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare })) as T[];
     },
     transaction(fn) {
