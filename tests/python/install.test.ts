@@ -30,9 +30,30 @@ it('installs with the README’s `pip install ./python/mltrace-temporal` into a 
   const venv = await mkdtemp(join(tmpdir(), 'mltrace-py-install-'));
   dirs.push(venv);
   await run('python3', ['-m', 'venv', venv]);
-  // The command as the user types it, with the venv activated (its pip first on PATH).
-  const env = { ...process.env, PATH: `${join(venv, 'bin')}:${process.env.PATH}`, VIRTUAL_ENV: venv };
-  const pip = await run('bash', ['-c', command], { cwd: repoRoot(), env, maxBuffer: 16 * 1024 * 1024 });
+  // The command as the user types it, in a shell with the venv activated, without the test
+  // process's own Python paths: once, in a full run, pip installed into the machine's Python
+  // instead of the venv (the pip it ran is checked below).
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const key of [
+    'PYTHONPATH',
+    'PYTHONHOME',
+    'PYTHONUSERBASE',
+    'VIRTUAL_ENV',
+    'PIP_USER',
+    'PIP_TARGET',
+    'PIP_PREFIX',
+  ])
+    delete env[key];
+  const pip = await run(
+    'bash',
+    ['-c', `. "${join(venv, 'bin', 'activate')}" && command -v pip && ${command}`],
+    {
+      cwd: repoRoot(),
+      env,
+      maxBuffer: 16 * 1024 * 1024,
+    },
+  );
+  expect(pip.stdout.split('\n')[0]).toBe(join(venv, 'bin', 'pip'));
   // pip's own account goes with a failure to import (seen once under a full, loaded run only).
   const { stdout } = await run(
     join(venv, 'bin', 'python'),
