@@ -8,11 +8,11 @@
  * CPU is in its processes. Run by main.ts as a child process; the report goes back over IPC.
  */
 import { parseArgs } from 'node:util';
-import type { LineageStore } from '@mltrace/store';
 import { openPostgresStore } from '@mltrace/store/postgres';
 import { createMltracePlugin } from '@mltrace/temporal';
 import { median } from '../lib/report.js';
 import { attemptDriver, step } from './attempts.js';
+import { discardingStore } from './peers.js';
 
 /** What activity-side.ts reports: added CPU per attempt, by store. */
 export interface ActivitySideReport {
@@ -32,16 +32,6 @@ const { values: flags } = parseArgs({
 const attempts = Number(flags.attempts);
 const batch = Number(flags.batch);
 const CONCURRENT = 20;
-
-function discardingStore(): LineageStore {
-  const store = {
-    async logRuns(runs: Array<{ runKey?: string }>) {
-      return { runs: runs.map((run, i) => ({ id: i + 1, runKey: run.runKey ?? '', created: true })) };
-    },
-    async close() {},
-  };
-  return store as unknown as LineageStore;
-}
 
 /** CPU per attempt of `count` attempts of `run`, `flush` after every `batch` of them. */
 async function cpuPerAttempt(

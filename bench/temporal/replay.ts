@@ -10,15 +10,10 @@
  */
 import type { LineageStore } from '@mltrace/store';
 import { createMltracePlugin } from '@mltrace/temporal';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
 import type { WorkflowHandle } from '@temporalio/client';
-import { OpenTelemetryPlugin, type OpenTelemetryPluginOptions } from '@temporalio/interceptors-opentelemetry';
 import { bundleWorkflowCode, Worker, type WorkerPlugin } from '@temporalio/worker';
 import { median } from '../lib/report.js';
+import { openTelemetryPlugin } from './peers.js';
 
 /** The workflow side of a worker configuration: no plugin, mltrace's, OpenTelemetry's. */
 export type ReplayConfig = 'baseline' | 'mltrace' | 'otel';
@@ -48,18 +43,7 @@ const unused = (async () => Promise.reject(new Error('replays write no lineage')
 /** The workflow-side plugins of a configuration, as its worker had them. */
 function pluginsOf(config: ReplayConfig): WorkerPlugin[] {
   if (config === 'mltrace') return [createMltracePlugin({ store: unused, spoolDir: false })];
-  if (config === 'otel') {
-    const provider = new BasicTracerProvider();
-    const spanProcessor = new SimpleSpanProcessor(new InMemorySpanExporter());
-    provider.addSpanProcessor(spanProcessor);
-    return [
-      new OpenTelemetryPlugin({
-        resource: provider.resource as unknown as OpenTelemetryPluginOptions['resource'],
-        spanProcessor,
-        tracer: provider.getTracer('mltrace-bench'),
-      }),
-    ];
-  }
+  if (config === 'otel') return [openTelemetryPlugin().plugin];
   return [];
 }
 

@@ -14,12 +14,7 @@ import type { LineageStore } from '@mltrace/store';
 import { openPgliteStore } from '@mltrace/store/pglite';
 import { openPostgresStore } from '@mltrace/store/postgres';
 import { createMltracePlugin, type MltracePlugin } from '@mltrace/temporal';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
-import { OpenTelemetryPlugin, type OpenTelemetryPluginOptions } from '@temporalio/interceptors-opentelemetry';
+import type { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import {
   bundleWorkflowCode,
   DefaultLogger,
@@ -28,6 +23,7 @@ import {
   Worker,
   type WorkerPlugin,
 } from '@temporalio/worker';
+import { discardingStore, openTelemetryPlugin } from './peers.js';
 import type { StepActivities } from './workflows.js';
 
 /** The configurations main.ts runs, each in its own worker process. */
@@ -80,25 +76,6 @@ async function openStore(): Promise<LineageStore | undefined> {
   return undefined;
 }
 
-/**
- * For the breakdown: a store that accepts every batch and keeps only the run keys, so that the
- * plugin's own cost (interceptors, records, the writer's queue) shows without any store's.
- */
-function discardingStore(): LineageStore {
-  const keys = new Set<string>();
-  const store = {
-    async logRuns(runs: Array<{ runKey?: string }>) {
-      for (const run of runs) if (run.runKey) keys.add(run.runKey);
-      return { runs: runs.map((run, i) => ({ id: i + 1, runKey: run.runKey ?? '', created: true })) };
-    },
-    async recent() {
-      return { runs: [...keys].map((runKey) => ({ runKey })), nextCursor: undefined };
-    },
-    async close() {},
-  };
-  return store as unknown as LineageStore;
-}
-
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const address = process.env.MLTRACE_BENCH_TEMPORAL_ADDRESS;
@@ -114,19 +91,9 @@ async function main(): Promise<void> {
     mltrace = createMltracePlugin({ store, spoolDir, ...overrides });
     plugins.push(mltrace);
   } else if (config === 'otel') {
-    // The peer: OpenTelemetry interceptors with a span processor exporting in-process.
-    exporter = new InMemorySpanExporter();
-    const provider = new BasicTracerProvider();
-    const spanProcessor = new SimpleSpanProcessor(exporter);
-    provider.addSpanProcessor(spanProcessor);
-    provider.register();
-    plugins.push(
-      new OpenTelemetryPlugin({
-        resource: provider.resource as unknown as OpenTelemetryPluginOptions['resource'],
-        spanProcessor,
-        tracer: provider.getTracer('mltrace-bench'),
-      }),
-    );
+    const peer = openTelemetryPlugin();
+    exporter = peer.exporter;
+    plugins.push(peer.plugin);
   }
   const workflowsPath = fileURLToPath(new URL('./workflows.js', import.meta.url));
   // mltrace-discard-activity-only: the workflow code is bundled without the plugin, so only the

@@ -271,6 +271,8 @@ class LineageState {
   header: LineageHeader | undefined;
   private headerPayload: Headers[string] | undefined;
   private runHeaderPayload: Headers[string] | undefined;
+  /** The run is its own pipeline run and root, without a parent: activities need no header. */
+  private ownContext = false;
   private childHeaderPayload: Headers[string] | undefined;
   private readonly producers = new Map<string, string>();
   private readonly outputs = new Set<string>();
@@ -410,9 +412,6 @@ class LineageState {
     }
     return this.headerPayload;
   }
-
-  /** The run is its own pipeline run and root, without a parent: activities need no header. */
-  private ownContext = false;
 
   /** An activity's headers, with the lineage header when there is one. */
   withActivityHeader(headers: Headers): Headers {
