@@ -48,7 +48,10 @@ export interface PointerOptions {
 
 /** Options of the lineage writer (the queue between activities and the store). */
 export interface WriterOptions {
-  /** Records kept in memory at most; beyond it new records are dropped (and counted). @default 10000 */
+  /**
+   * Records kept in memory: when the queue is this full, records go to the spool until it has
+   * been replayed (without a spool, new records are dropped and counted). @default 10000
+   */
   maxQueueSize?: number;
   /** Records per `store.logRuns` call. @default 500 */
   batchSize?: number;

@@ -20,13 +20,19 @@ export interface WriterStats {
   spooled: number;
   /** Of `written`, records replayed from the spool. */
   replayed: number;
-  /** Records lost: queue full, spooling off or failing, or rejected by the store as invalid. */
+  /**
+   * Records lost: the queue full (at `maxQueueSize` without a spool, at twice it with one),
+   * spooling failing, or rejected by the store as invalid.
+   */
   dropped: number;
   /** Calls to `store.logRuns` (each a batch; failed ones included). */
   storeCalls: number;
   /** Failed store calls (each retried or spooled). */
   failedWrites: number;
-  /** True while the store is unreachable and new records go to the spool. */
+  /**
+   * True while new records go to the spool: the store was unreachable, or slower than the
+   * activities (the queue filled); until the spool has been replayed.
+   */
   degraded: boolean;
   /** The last store error, if any. */
   lastError: string | undefined;
@@ -172,15 +178,21 @@ export class LineageWriter {
       }
     }
     if (this.queue.length >= this.options.maxQueueSize) {
-      this.counters.dropped++;
-      if (!this.warnedFull) {
-        this.warnedFull = true;
-        this.logger.warn('mltrace: the lineage queue is full; dropping records', {
-          maxQueueSize: this.options.maxQueueSize,
-        });
+      // The store is alive but slower than the activities (a failing store would have put the
+      // writer in degraded mode already): spool from now on, in order, rather than drop.
+      if (this.spool && !this.degraded) this.overflow();
+      if (!this.spool || this.queue.length >= 2 * this.options.maxQueueSize) {
+        this.counters.dropped++;
+        if (!this.warnedFull) {
+          this.warnedFull = true;
+          this.logger.warn('mltrace: the lineage queue is full; dropping records', {
+            maxQueueSize: this.options.maxQueueSize,
+            spoolDir: this.spool?.dir,
+          });
+        }
+        this.kick();
+        return false;
       }
-      this.kick();
-      return false;
     }
     if (key !== undefined) this.index.set(key, this.head + this.queue.length);
     this.queue.push({ key, run });
@@ -190,6 +202,21 @@ export class LineageWriter {
       if (!this.pumping) void this.pump(false);
     } else if (this.queue.length >= this.options.batchSize) this.kick();
     return true;
+  }
+
+  /**
+   * The queue is full: the batches queued, and new records until the spool has been replayed,
+   * go to the spool (behind the store call in flight, so in order). The queue may reach twice
+   * `maxQueueSize` while that call finishes; beyond it records are dropped.
+   */
+  private overflow(): void {
+    this.degraded = true;
+    this.nextReplayAt = Date.now() + this.options.spoolReplayIntervalMs;
+    this.logger.warn('mltrace: the lineage store is slower than the activities; spooling', {
+      maxQueueSize: this.options.maxQueueSize,
+      spoolDir: this.spool?.dir,
+    });
+    if (!this.pumping) void this.pump(false);
   }
 
   /** The counters. */

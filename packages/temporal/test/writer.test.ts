@@ -152,12 +152,51 @@ describe('the lineage writer', () => {
     expect(await runByKey(store, 'ok/2')).toBeDefined();
   });
 
-  it('drops new records beyond the queue bound and counts them', async () => {
-    const w = writer({ maxQueueSize: 5, batchSize: 100 });
+  it('without a spool, drops new records beyond the queue bound and counts them', async () => {
+    const w = writer({ maxQueueSize: 5, batchSize: 100, spoolDir: false });
     const accepted = Array.from({ length: 8 }, (_, i) => w.enqueue(run(`q/${i}`)));
     expect(accepted.filter(Boolean)).toHaveLength(5);
     await w.flush();
     expect(w.stats()).toMatchObject({ written: 5, dropped: 3 });
+  });
+
+  it('spools rather than drops when the store is slower than the activities, in order', async () => {
+    // A fake for a fault a real server does not produce on demand: every answer 100 ms late.
+    const slowStore = Object.create(store, {
+      logRuns: {
+        value: async (runs: ComponentRunInput[]) => {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          return store.logRuns(runs);
+        },
+      },
+    }) as LineageStore;
+    const w = writer({ store: slowStore, maxQueueSize: 10, batchSize: 5, spoolReplayIntervalMs: 60_000 });
+    const accepted: boolean[] = [];
+    // The first burst's first batch goes to the store; its attempt o/0 ends in the third burst.
+    accepted.push(w.enqueue(run('o/0', { status: 'running', endedAt: null }), 'o/0'));
+    for (let i = 1; i < 8; i++) accepted.push(w.enqueue(run(`o/${i}`), `o/${i}`));
+    await new Promise((resolve) => setTimeout(resolve, 20)); // the first write is in flight
+    for (let i = 8; i < 19; i++) accepted.push(w.enqueue(run(`o/${i}`), `o/${i}`));
+    accepted.push(w.enqueue(run('o/0'), 'o/0'));
+    expect(accepted.every(Boolean)).toBe(true);
+    expect(w.stats().degraded).toBe(true);
+    await w.flush(); // writes what it can, spools the rest, then replays the spool
+    const stats = w.stats();
+    expect(stats).toMatchObject({ dropped: 0, degraded: false, written: 20 });
+    expect(stats.spooled).toBeGreaterThan(0);
+    expect(stats.replayed).toBe(stats.spooled);
+    expect(await count(store, 'o/')).toBe(19);
+    expect((await store.run('o/0')).status).toBe('succeeded'); // the later record won
+    expect(await readdir(spoolDir)).toEqual([]);
+  });
+
+  it('with a spool, drops only beyond twice the queue bound', async () => {
+    const w = writer({ maxQueueSize: 5, batchSize: 100 });
+    const accepted = Array.from({ length: 12 }, (_, i) => w.enqueue(run(`d/${i}`)));
+    expect(accepted.filter(Boolean)).toHaveLength(10);
+    await w.flush();
+    expect(w.stats()).toMatchObject({ written: 10, spooled: 10, replayed: 10, dropped: 2 });
+    expect(await count(store, 'd/')).toBe(10);
   });
 
   it('turns a record that cannot be built into a dropped count, not an error', async () => {
