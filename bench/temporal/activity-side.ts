@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { openPostgresStore } from '@mltrace/store/postgres';
 import { createMltracePlugin } from '@mltrace/temporal';
 import { median } from '../lib/report.js';
-import { attemptDriver, step } from './attempts.js';
+import { attemptDriver } from './attempts.js';
 import { discardingStore } from './peers.js';
 
 /** What activity-side.ts reports: added CPU per attempt, by store. */
@@ -27,11 +27,14 @@ const { values: flags } = parseArgs({
     attempts: { type: 'string', default: '10000' },
     rounds: { type: 'string', default: '5' },
     batch: { type: 'string', default: '40' },
+    stores: { type: 'string', default: 'discard,postgres' },
   },
 });
 const attempts = Number(flags.attempts);
 const batch = Number(flags.batch);
 const CONCURRENT = 20;
+/** The stores to measure (`--stores`, for profiling one alone). */
+const measured = flags.stores.split(',');
 
 /** CPU per attempt of `count` attempts of `run`, `flush` after every `batch` of them. */
 async function cpuPerAttempt(
@@ -59,19 +62,21 @@ async function main(): Promise<void> {
     postgres: createMltracePlugin({ store: stores.postgres, spoolDir: false, gitCommit: false }),
   };
   const drivers = { discard: attemptDriver(plugins.discard), postgres: attemptDriver(plugins.postgres) };
-  const baseline = (i: number) => step({ part: `s3://bench/raw/part-${i}.parquet` });
+  const baseline = attemptDriver(undefined);
   const none = async () => {};
   const rounds: ActivitySideReport['rounds'] = { discard: [], postgres: [] };
   let seq = 0;
   for (let r = -1; r < Number(flags.rounds); r++) {
     const base = await cpuPerAttempt(baseline, none, seq);
-    for (const store of r % 2 ? (['discard', 'postgres'] as const) : (['postgres', 'discard'] as const)) {
+    const order = r % 2 ? (['discard', 'postgres'] as const) : (['postgres', 'discard'] as const);
+    for (const store of order.filter((name) => measured.includes(name))) {
       seq += attempts;
       const us = await cpuPerAttempt(drivers[store], () => plugins[store].writer.flush(), seq);
       if (r >= 0) rounds[store].push(us - base);
     }
   }
   for (const store of ['discard', 'postgres'] as const) {
+    if (!measured.includes(store)) continue;
     const stats = plugins[store].stats();
     if (stats.dropped > 0 || stats.spooled > 0) throw new Error(`${store}: ${JSON.stringify(stats)}`);
     await plugins[store].close();
@@ -83,7 +88,9 @@ async function main(): Promise<void> {
     addedUs: { discard: median(rounds.discard), postgres: median(rounds.postgres) },
     rounds,
   };
-  process.send?.(report);
+  // Run by main.ts over IPC; run alone (e.g. under --cpu-prof), it prints the report.
+  if (process.send) process.send(report);
+  else console.log(JSON.stringify(report));
   process.exit(0);
 }
 

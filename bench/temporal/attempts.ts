@@ -11,10 +11,17 @@ import type { ActivityInboundCallsInterceptor, ActivityInterceptorsFactory } fro
 /** The benchmark's activity (workflows.ts's `step`). */
 export const step = async ({ part }: { part: string }) => ({ output: part.replace('/raw/', '/clean/') });
 
-/** Runs attempt `i` of `step` through the plugin's interceptor (with `header`, if given). */
-export function attemptDriver(plugin: MltracePlugin, header?: Payload): (i: number) => Promise<unknown> {
-  const options = plugin.configureWorker({ taskQueue: 'bench-attempts', activities: { step } });
-  const factory = options.interceptors?.activity?.at(-1) as ActivityInterceptorsFactory;
+/**
+ * Runs attempt `i` of `step` through the plugin's interceptor (with `header`, if given); without
+ * a plugin, calls `step` after making the same `Info` and context (which a worker makes anyway),
+ * so that the difference is the plugin's alone.
+ */
+export function attemptDriver(
+  plugin: MltracePlugin | undefined,
+  header?: Payload,
+): (i: number) => Promise<unknown> {
+  const options = plugin?.configureWorker({ taskQueue: 'bench-attempts', activities: { step } });
+  const factory = options?.interceptors?.activity?.at(-1) as ActivityInterceptorsFactory | undefined;
   const execution = { workflowId: 'bench-workflow-1', runId: '0190f2a4-6f5e-7c1b-9d0a-3b2c1d0e9f8a' };
   return async (i: number) => {
     const info = {
@@ -42,6 +49,7 @@ export function attemptDriver(plugin: MltracePlugin, header?: Payload): (i: numb
       inWorkflow: true,
     };
     const ctx = { info, cancellationSignal: new AbortController().signal } as unknown as Context;
+    if (!factory) return step({ part: `s3://bench/raw/part-${i}.parquet` });
     const inbound = factory(ctx).inbound as ActivityInboundCallsInterceptor;
     const args = [{ part: `s3://bench/raw/part-${i}.parquet` }];
     return inbound.execute?.({ args, headers: header ? { 'mltrace-lineage': header } : {} }, (input) =>

