@@ -123,15 +123,25 @@ def test_spools_while_the_store_is_down_and_replays_every_record_once_back(tmp_p
     writer.close()
 
 
-def test_drops_beyond_the_bounded_queue_and_counts_them(tmp_path) -> None:
+def test_spools_when_the_queue_fills_and_drops_only_beyond_twice_its_bound(tmp_path) -> None:
     store = OutageStore()
     store.down = False
-    writer = LineageWriter(store, WriterOptions(max_queue_size=5, batch_size=1000, flush_interval=60, spool_dir=str(tmp_path)))
-    for i in range(8):
+    spool = str(tmp_path / "spool")
+    options = WriterOptions(max_queue_size=5, batch_size=1000, flush_interval=60, spool_dir=spool, spool_replay_interval=0.05)
+    writer = LineageWriter(store, options)
+    for i in range(12):
         writer.enqueue(lambda i=i: run(f"k{i}"), f"k{i}")
-    assert writer.stats().dropped == 3
+    assert writer.stats().dropped == 2 and writer.stats().degraded
+    for _ in range(200):
+        writer.flush()
+        if not writer.stats().degraded:
+            break
+        threading.Event().wait(0.02)
+    stats = writer.stats()
+    assert not stats.degraded and stats.spooled == 10 and stats.replayed == 10
+    assert sorted(r["run_key"] for r in store.rows) == sorted(f"k{i}" for i in range(10))
+    assert os.listdir(spool) == []
     writer.close()
-    assert len(store.rows) == 5
 
 
 def test_names_the_end_of_an_attempt_as_the_typescript_plugin_does() -> None:

@@ -30,7 +30,8 @@ class WriterOptions:
     """Options of the writer; the defaults are the TypeScript plugin's."""
 
     max_queue_size: int = 10_000
-    """Records kept in memory at most; beyond it new records are dropped (and counted)."""
+    """Records kept in memory: when the queue is this full, records go to the spool until it has
+    been replayed; at twice it new records are dropped (and counted)."""
     batch_size: int = 500
     """Records per `mltrace_log_runs` call."""
     flush_interval: float = 0.5
@@ -100,8 +101,15 @@ class LineageWriter:
                 self._stats.coalesced += 1
                 return
             if len(self._queue) >= self.options.max_queue_size:
-                self._stats.dropped += 1
-                return
+                if not self._stats.degraded:
+                    # The store is alive but slower than the activities: spool from here on, in
+                    # order (behind the batch in flight), rather than drop; replayed as after an outage.
+                    self._stats.degraded = True
+                    self._next_replay = time.monotonic() + self.options.spool_replay_interval
+                    logger.warning("mltrace: the lineage store is slower than the activities; spooling to %s", self._spool_dir)
+                if len(self._queue) >= 2 * self.options.max_queue_size:
+                    self._stats.dropped += 1
+                    return
             self._queue[key] = build
             if len(self._queue) >= self.options.batch_size:
                 self._cond.notify()
