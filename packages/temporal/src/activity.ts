@@ -33,7 +33,11 @@ interface Collector {
   info: Info;
 }
 
-const collectors = new WeakMap<Context, Collector>();
+/**
+ * The running attempts' collectors by their context: a Map, entries removed when the attempt
+ * settles (a WeakMap's insert cost ~1 us and its entries are swept by the GC's ephemeron pass).
+ */
+const collectors = new Map<Context, Collector>();
 
 function currentCollector(): Collector | undefined {
   try {
@@ -128,7 +132,6 @@ interface Registration {
  * nothing computed); the record is built from it at flush time, off the activity's path.
  */
 interface Attempt extends Collector {
-  key: string;
   registration: Registration | undefined;
   /** Epoch milliseconds. */
   startedAt: number;
@@ -232,7 +235,7 @@ export class ActivityRecorder {
     return { execute: (input, next) => this.execute(ctx, input, next, worker) };
   }
 
-  private async execute(
+  private execute(
     ctx: Context,
     input: ActivityExecuteInput,
     next: Next<ActivityInboundCallsInterceptor, 'execute'>,
@@ -246,9 +249,42 @@ export class ActivityRecorder {
       return next(input);
     }
     const spec = attempt.registration?.spec;
-    if (spec && spec.beforeRun.length > 0) {
-      await this.check(attempt, spec, 'before', input.args);
+    if (spec && (spec.beforeRun.length > 0 || spec.afterRun.length > 0)) {
+      return this.executeChecked(ctx, input, next, attempt, spec).finally(() => collectors.delete(ctx));
     }
+    // No checks: one reaction on the activity's promise, not an async frame around it (each
+    // promise on a worker's main thread also runs the async hooks of the SDK's AsyncLocalStorage).
+    let promise: Promise<unknown>;
+    try {
+      promise = next(input);
+    } catch (error) {
+      collectors.delete(ctx);
+      this.fail(ctx, attempt, error);
+      throw error;
+    }
+    return promise.then(
+      (result) => {
+        collectors.delete(ctx);
+        this.finish(attempt, 'succeeded', result);
+        return result;
+      },
+      (error: unknown) => {
+        collectors.delete(ctx);
+        this.fail(ctx, attempt, error);
+        throw error;
+      },
+    );
+  }
+
+  /** An attempt of a component with `beforeRun`/`afterRun` checks. */
+  private async executeChecked(
+    ctx: Context,
+    input: ActivityExecuteInput,
+    next: Next<ActivityInboundCallsInterceptor, 'execute'>,
+    attempt: Attempt,
+    spec: RegisteredComponent,
+  ): Promise<unknown> {
+    if (spec.beforeRun.length > 0) await this.check(attempt, spec, 'before', input.args);
     let result: unknown;
     try {
       result = await next(input);
@@ -256,18 +292,19 @@ export class ActivityRecorder {
       this.fail(ctx, attempt, error);
       throw error;
     }
-    if (spec && spec.afterRun.length > 0) {
-      await this.check(attempt, spec, 'after', [result, ...input.args]);
-    }
+    if (spec.afterRun.length > 0) await this.check(attempt, spec, 'after', [result, ...input.args]);
     this.finish(attempt, 'succeeded', result);
     return result;
   }
 
-  /** The hot path: references and the attempt's identity, nothing else (no I/O, no hashing, no discovery). */
+  /**
+   * The hot path: references and the attempt's identity, nothing else (no I/O, no hashing, no
+   * discovery; even the run key is made when the record is built). The attempt object is the
+   * writer's coalescing key: its `running` record and its final one are one queue slot.
+   */
   private begin(ctx: Context, input: ActivityExecuteInput, worker: string | undefined): Attempt {
     const info = ctx.info;
     const attempt: Attempt = {
-      key: runKeyOf(info),
       info,
       registration: this.activities.get(info.activityType),
       startedAt: Date.now(),
@@ -278,7 +315,7 @@ export class ActivityRecorder {
     };
     collectors.set(ctx, attempt);
     this.counters.attempts++;
-    if (this.config.recordStart) this.writer.enqueue(() => this.build(attempt, 'running'), attempt.key);
+    if (this.config.recordStart) this.writer.enqueue(() => this.build(attempt, 'running'), attempt);
     return attempt;
   }
 
@@ -302,7 +339,7 @@ export class ActivityRecorder {
       this.finish(attempt, 'failed', undefined, failure);
       throw failure;
     }
-    this.logger.warn(scrubText(message), { runKey: attempt.key });
+    this.logger.warn(scrubText(message), { runKey: runKeyOf(attempt.info) });
   }
 
   private fail(ctx: Context, attempt: Attempt, error: unknown): void {
@@ -328,7 +365,7 @@ export class ActivityRecorder {
     if (status !== 'pending') attempt.endedAt = Date.now();
     attempt.result = result;
     attempt.error = error;
-    this.writer.enqueue(() => this.build(attempt, status), attempt.key);
+    this.writer.enqueue(() => this.build(attempt, status), attempt);
   }
 
   /** Builds the run of an attempt (at flush time). */
@@ -384,7 +421,7 @@ export class ActivityRecorder {
       metadata.extra = describer.preview(attempt.metadata);
     const workflowId = info.workflowExecution?.workflowId;
     const run: ComponentRunInput = {
-      runKey: attempt.key,
+      runKey: runKeyOf(info),
       component,
       source: 'temporal',
       status,

@@ -85,8 +85,8 @@ export class LineageWriter {
   private readonly options: ResolvedWriterOptions;
   private readonly logger: Logger;
   private readonly spool: Spool | undefined;
-  private readonly queue: Array<{ key: string | undefined; run: PendingRun }> = [];
-  private readonly index = new Map<string, number>();
+  private readonly queue: Array<{ key: unknown; run: PendingRun }> = [];
+  private readonly index = new Map<unknown, number>();
   private head = 0;
   private storePromise: Promise<LineageStore> | undefined;
   private pumping: Promise<void> | undefined;
@@ -155,11 +155,12 @@ export class LineageWriter {
   }
 
   /**
-   * Queues one record; never blocks, never throws. Records with the same key coalesce while
-   * queued (the later one, e.g. an attempt's final state, replaces its `running` record).
+   * Queues one record; never blocks, never throws. Records with the same key (a run key, or an
+   * object such as the attempt they describe, compared as Map keys are) coalesce while queued:
+   * the later one, e.g. an attempt's final state, replaces its `running` record.
    * Returns false when the record was dropped (the queue is full, or the writer is closed).
    */
-  enqueue(run: PendingRun, key?: string): boolean {
+  enqueue(run: PendingRun, key?: unknown): boolean {
     if (this.closed) {
       this.counters.dropped++;
       return false;
@@ -294,13 +295,14 @@ export class LineageWriter {
     this.head += slots.length;
     const runs: ComponentRunInput[] = [];
     for (const slot of slots) {
-      if (slot.key !== undefined && this.index.get(slot.key) !== undefined) this.index.delete(slot.key);
+      if (slot.key !== undefined) this.index.delete(slot.key);
       try {
         runs.push(typeof slot.run === 'function' ? slot.run() : slot.run);
       } catch (error) {
         this.counters.dropped++;
+        // A key that is not a run key (an attempt) is not logged: it holds arguments and results.
         this.logger.warn('mltrace: could not build a lineage record', {
-          key: slot.key,
+          ...(typeof slot.key === 'string' ? { key: slot.key } : {}),
           error: String(error),
         });
       }
