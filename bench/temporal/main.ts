@@ -319,32 +319,28 @@ async function main(): Promise<void> {
   }
 
   const has = (c: Config) => configs.includes(c);
-  // The workflow side alone: the last round's histories of each configuration, replayed here.
+  // The workflow side alone: the baseline's histories of the last round, replayed here by each
+  // configuration's workflow interceptors. The same histories for all: histories recorded by
+  // different workers batch their workflow tasks differently, which moved a replayed activity's
+  // cost by more than the interceptors' own.
   const mltraceConfig = configs.find((c) => c.startsWith('mltrace') && c !== 'mltrace-discard-activity-only');
   const replayOf: Array<[ReplayConfig, Config]> = [
-    ...(has('baseline') ? [['baseline', 'baseline'] as [ReplayConfig, Config]] : []),
+    ['baseline', 'baseline'],
     ...(mltraceConfig ? [['mltrace', mltraceConfig] as [ReplayConfig, Config]] : []),
     ...(has('otel') ? [['otel', 'otel'] as [ReplayConfig, Config]] : []),
   ];
-  /** A configuration's chunk of a round (the baseline's: the one beside the last pair). */
-  const chunkOf = (r: RoundResult, workload: Workload, config: Config): Measure => {
-    const pairs = r[workload.name];
-    return config === 'baseline' ? pairs.at(-1)!.base : pairs.find((p) => p.config === config)!.measure;
-  };
   const replayRounds = Number(flags['replay-rounds']);
   const replays: ReplayResult[] = [];
-  if (replayRounds > 0 && !profile && has('baseline')) {
+  if (replayRounds > 0 && !profile) {
     console.log(`replaying the last round's histories (${replayRounds} rounds)...`);
     const last = measured[measured.length - 1]!;
+    const histories: RecordedHistories = {};
+    for (const workload of WORKLOADS)
+      histories[workload.name] = (await Promise.all(
+        last[workload.name].at(-1)!.base.handles.map((h) => h.fetchHistory()),
+      )) as RecordedHistories[string];
     const recorded: Partial<Record<ReplayConfig, RecordedHistories>> = {};
-    for (const [replayConfig, config] of replayOf) {
-      const histories: RecordedHistories = {};
-      for (const workload of WORKLOADS)
-        histories[workload.name] = (await Promise.all(
-          chunkOf(last, workload, config).handles.map((h) => h.fetchHistory()),
-        )) as RecordedHistories[string];
-      recorded[replayConfig] = histories;
-    }
+    for (const [replayConfig] of replayOf) recorded[replayConfig] = histories;
     const workflowsPath = fileURLToPath(new URL('./workflows.js', import.meta.url));
     replays.push(
       ...(await measureReplays(workflowsPath, recorded, {
@@ -457,7 +453,7 @@ async function main(): Promise<void> {
       : []),
     ...(replays.length
       ? [
-          `Workflow side (replayed): the last measured round's histories of each configuration (${workflowCount} workflows per workload) replayed with \`Worker.runReplayHistories\` in the benchmark's own process, one warm-up round, then ${replayRounds} rounds, the configurations interleaved; process CPU per replayed activity, medians. A replay runs what a worker runs for those activations (the SDK, the workflow interceptors, the commands and payloads they make, the codec runner's visit of every payload) without activities, polling or a store, so these differences are steadier than the live rounds'. The mltrace row replays the ${mltraceConfig} worker's histories with the plugin's workflow interceptors.`,
+          `Workflow side (replayed): the baseline worker's histories of the last measured round (${workflowCount} workflows per workload) replayed with \`Worker.runReplayHistories\` in the benchmark's own process by each configuration's workflow interceptors (none, mltrace's, OpenTelemetry's), one warm-up round, then ${replayRounds} rounds, the configurations interleaved; process CPU per replayed activity, medians. The same histories for all, so the difference is the interceptors' alone (histories recorded by different workers batch their workflow tasks differently). A replay runs what a worker runs for those activations (the SDK, the workflow interceptors, the commands and payloads they make, the codec runner's visit of every payload) without activities, polling, a store, or \`patched()\`'s round trip to the main thread (a replay answers it from the history: here, the baseline's, so mltrace's activity summaries are off). The live rows are the measurement; this one shows how much of it is the workflow side's own work.`,
         ]
       : []),
     'The machine (2 cores) is shared with other jobs, the Temporal dev server (SQLite) and PostgreSQL: single rounds vary; the paired per-round ratios are there to absorb it.',

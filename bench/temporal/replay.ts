@@ -1,8 +1,9 @@
 /**
- * The workflow side of each configuration's cost, without the noise of a live server: the
- * histories a configuration's worker just made are replayed (`Worker.runReplayHistories`) in this
- * process, in rounds, the configurations interleaved, and the process CPU per replayed activity is
- * compared with the baseline's. A replay runs what a worker runs for those activations (the SDK,
+ * The workflow side of each configuration's cost, without the noise of a live server: histories
+ * a worker just made (main.ts hands every configuration the baseline's, so that only the
+ * interceptors differ) are replayed (`Worker.runReplayHistories`) in this process, in rounds, the
+ * configurations interleaved, and the process CPU per replayed activity is compared with the
+ * baseline's. A replay runs what a worker runs for those activations (the SDK,
  * the workflow interceptors, the commands and payloads they make, the codec runner's visit of
  * every payload) and nothing else: no activity, no polling, no store. Live, the same work is
  * spread over the worker's main and workflow threads and mixed with the rest; here it is alone,
