@@ -11,7 +11,7 @@ from mltrace_temporal import LINEAGE_HEADER, ExecutionRef, LineageHeader, StoreU
 from mltrace_temporal._pointers import find_pointers, infer_pointer_type, normalize_uri
 from mltrace_temporal._redact import REDACTED, preview_value, redact_text, secret_key_test
 from mltrace_temporal.store import log_runs_arguments, prepare_run
-from mltrace_temporal.writer import LineageWriter
+from mltrace_temporal.writer import LineageWriter, WriterStats
 
 KEYS = secret_key_test()
 
@@ -100,6 +100,16 @@ class OutageStore:
         pass
 
 
+def flush_until_replayed(writer: LineageWriter) -> WriterStats:
+    """Flushes until the writer has replayed its spool (or ~4 s have passed); its stats then."""
+    for _ in range(200):
+        writer.flush()
+        if not writer.stats().degraded:
+            break
+        threading.Event().wait(0.02)
+    return writer.stats()
+
+
 def test_spools_while_the_store_is_down_and_replays_every_record_once_back(tmp_path) -> None:
     store = OutageStore()
     spool = str(tmp_path / "spool")
@@ -111,12 +121,7 @@ def test_spools_while_the_store_is_down_and_replays_every_record_once_back(tmp_p
     assert writer.stats().spooled == 50 and writer.stats().degraded
     assert os.listdir(spool)
     store.down = False
-    for _ in range(200):
-        writer.flush()
-        if not writer.stats().degraded:
-            break
-        threading.Event().wait(0.02)
-    stats = writer.stats()
+    stats = flush_until_replayed(writer)
     assert not stats.degraded and stats.replayed == 50 and stats.dropped == 0
     assert sorted(r["run_key"] for r in store.rows) == sorted(f"k{i}" for i in range(50))
     assert os.listdir(spool) == []
@@ -132,12 +137,7 @@ def test_spools_when_the_queue_fills_and_drops_only_beyond_twice_its_bound(tmp_p
     for i in range(12):
         writer.enqueue(lambda i=i: run(f"k{i}"), f"k{i}")
     assert writer.stats().dropped == 2 and writer.stats().degraded
-    for _ in range(200):
-        writer.flush()
-        if not writer.stats().degraded:
-            break
-        threading.Event().wait(0.02)
-    stats = writer.stats()
+    stats = flush_until_replayed(writer)
     assert not stats.degraded and stats.spooled == 10 and stats.replayed == 10
     assert sorted(r["run_key"] for r in store.rows) == sorted(f"k{i}" for i in range(10))
     assert os.listdir(spool) == []
