@@ -256,7 +256,9 @@ export class ActivityRecorder {
     // promise on a worker's main thread also runs the async hooks of the SDK's AsyncLocalStorage).
     let promise: Promise<unknown>;
     try {
-      promise = next(input);
+      // Promise.resolve: the same promise for a native one; a value or thenable from another
+      // interceptor still works, as it did under `await`.
+      promise = Promise.resolve(next(input));
     } catch (error) {
       collectors.delete(ctx);
       this.fail(ctx, attempt, error);
