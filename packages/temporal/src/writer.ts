@@ -96,6 +96,8 @@ export class LineageWriter {
   private startup: Promise<void> | undefined;
   private closed = false;
   private degraded = false;
+  /** Degraded by a full queue, not by a failing store: a spool that cannot be written falls back to the store. */
+  private overflowed = false;
   private nextReplayAt = 0;
   private readonly counters = {
     enqueued: 0,
@@ -212,6 +214,7 @@ export class LineageWriter {
    */
   private overflow(): void {
     this.degraded = true;
+    this.overflowed = true;
     this.nextReplayAt = Date.now() + this.options.spoolReplayIntervalMs;
     this.logger.warn('mltrace: the lineage store is slower than the activities; spooling', {
       maxQueueSize: this.options.maxQueueSize,
@@ -355,6 +358,7 @@ export class LineageWriter {
       spoolDir: this.spool?.dir,
     });
     this.degraded = this.spool !== undefined;
+    this.overflowed = false;
     this.nextReplayAt = Date.now() + this.options.spoolReplayIntervalMs;
     await this.toSpool(runs);
   }
@@ -377,6 +381,7 @@ export class LineageWriter {
         this.counters.failedWrites++;
         this.lastError = error instanceof Error ? error.message : String(error);
         this.degraded = this.spool !== undefined;
+        this.overflowed = false;
         this.nextReplayAt = Date.now() + this.options.spoolReplayIntervalMs;
         await this.toSpool(runs.slice(i));
         return;
@@ -394,6 +399,17 @@ export class LineageWriter {
       await this.spool.append(runs);
       this.counters.spooled += runs.length;
     } catch (error) {
+      if (this.overflowed) {
+        // The store is alive (only the queue was full): write to it rather than lose the batch.
+        this.logger.warn('mltrace: cannot write the spool; writing to the store instead', {
+          dir: this.spool.dir,
+          error: String(error),
+        });
+        this.degraded = false;
+        this.overflowed = false;
+        await this.write(runs);
+        return;
+      }
       this.counters.dropped += runs.length;
       this.logger.error('mltrace: cannot write the spool; records lost', {
         dir: this.spool.dir,
@@ -451,6 +467,7 @@ export class LineageWriter {
     if (await spool.hasBacklog().catch(() => true)) return;
     if (this.degraded) this.logger.info('mltrace: the lineage store is back; spool replayed');
     this.degraded = false;
+    this.overflowed = false;
   }
 
   /** Replays runs one by one, dropping those the store rejects; false if the store went away. */

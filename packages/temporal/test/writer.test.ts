@@ -190,6 +190,17 @@ describe('the lineage writer', () => {
     expect(await readdir(spoolDir)).toEqual([]);
   });
 
+  it('writes to the store, not drops, when the queue fills and the spool cannot be written', async () => {
+    const file = join(spoolDir, 'not-a-directory');
+    await writeFile(file, '');
+    const w = writer({ maxQueueSize: 5, batchSize: 100, spoolDir: join(file, 'spool') });
+    const accepted = Array.from({ length: 8 }, (_, i) => w.enqueue(run(`u/${i}`)));
+    expect(accepted.every(Boolean)).toBe(true);
+    await w.flush();
+    expect(w.stats()).toMatchObject({ written: 8, spooled: 0, dropped: 0, degraded: false });
+    expect(await count(store, 'u/')).toBe(8);
+  });
+
   it('with a spool, drops only beyond twice the queue bound', async () => {
     const w = writer({ maxQueueSize: 5, batchSize: 100 });
     const accepted = Array.from({ length: 12 }, (_, i) => w.enqueue(run(`d/${i}`)));

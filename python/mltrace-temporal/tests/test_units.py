@@ -144,6 +144,36 @@ def test_spools_when_the_queue_fills_and_drops_only_beyond_twice_its_bound(tmp_p
     writer.close()
 
 
+def test_writes_to_the_store_when_the_queue_fills_and_the_spool_cannot_be_written(tmp_path) -> None:
+    store = OutageStore()
+    store.down = False
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    options = WriterOptions(max_queue_size=5, batch_size=1000, flush_interval=60, spool_dir=str(blocker / "spool"))
+    writer = LineageWriter(store, options)
+    for i in range(8):
+        writer.enqueue(lambda i=i: run(f"u{i}"), f"u{i}")
+    writer.close()
+    stats = writer.stats()
+    assert stats.dropped == 0 and stats.spooled == 0 and not stats.degraded
+    assert sorted(r["run_key"] for r in store.rows) == sorted(f"u{i}" for i in range(8))
+
+
+def test_close_replays_what_an_overflow_spooled(tmp_path) -> None:
+    store = OutageStore()
+    store.down = False
+    spool = str(tmp_path / "spool")
+    options = WriterOptions(max_queue_size=5, batch_size=1000, flush_interval=60, spool_dir=spool, spool_replay_interval=60)
+    writer = LineageWriter(store, options)
+    for i in range(9):
+        writer.enqueue(lambda i=i: run(f"c{i}"), f"c{i}")
+    writer.close()
+    stats = writer.stats()
+    assert stats.spooled == 9 and stats.replayed == 9 and stats.dropped == 0
+    assert sorted(r["run_key"] for r in store.rows) == sorted(f"c{i}" for i in range(9))
+    assert os.listdir(spool) == []
+
+
 def test_names_the_end_of_an_attempt_as_the_typescript_plugin_does() -> None:
     import asyncio
     from typing import Any

@@ -85,6 +85,8 @@ class LineageWriter:
         self._busy = False
         self._spool_dir = self.options.spool_dir or default_spool_dir(os.environ, self.options.cwd)
         self._next_replay = 0.0
+        # Degraded by a full queue, not a failing store: a spool that cannot be written falls back to the store.
+        self._overflowed = False
         self._thread = threading.Thread(target=self._run, name="mltrace-writer", daemon=True)
         self._thread.start()
 
@@ -105,6 +107,7 @@ class LineageWriter:
                     # The store is alive but slower than the activities: spool from here on, in
                     # order (behind the batch in flight), rather than drop; replayed as after an outage.
                     self._stats.degraded = True
+                    self._overflowed = True
                     self._next_replay = time.monotonic() + self.options.spool_replay_interval
                     logger.warning("mltrace: the lineage store is slower than the activities; spooling to %s", self._spool_dir)
                 if len(self._queue) >= 2 * self.options.max_queue_size:
@@ -128,12 +131,18 @@ class LineageWriter:
         return True
 
     def close(self, timeout: float = 30.0) -> None:
-        """Flushes, then stops the thread and closes the store it opened."""
+        """Flushes, stops the thread, tries once more to replay the spool, and closes the store it opened."""
         self.flush(timeout)
         with self._cond:
             self._closed = True
             self._cond.notify_all()
         self._thread.join(timeout)
+        if self._stats.degraded and not self._thread.is_alive():
+            # Spooled records (an outage, or a queue that filled) reach the store now if it is up.
+            try:
+                self._replay()
+            except Exception:
+                logger.exception("mltrace: the final spool replay failed")
         if self._store is not None:
             self._store.close()
 
@@ -204,6 +213,7 @@ class LineageWriter:
                 time.sleep(delay)
                 delay = min(delay * 2, self.options.max_retry_delay)
         self._stats.degraded = True
+        self._overflowed = False
         self._spool(rows)
         self._next_replay = time.monotonic() + self.options.spool_replay_interval
 
@@ -221,6 +231,13 @@ class LineageWriter:
             with self._cond:
                 self._stats.spooled += len(rows)
         except OSError as error:
+            if self._overflowed:
+                # The store is alive (only the queue was full): write to it rather than lose the batch.
+                logger.warning("mltrace: cannot spool to %s (%s); writing to the store instead", self._spool_dir, error)
+                self._stats.degraded = False
+                self._overflowed = False
+                self._write(rows)
+                return
             with self._cond:
                 self._stats.dropped += len(rows)
             logger.error("mltrace: cannot spool %d run(s) to %s: %s", len(rows), self._spool_dir, error)
@@ -252,3 +269,4 @@ class LineageWriter:
                 self._stats.replayed += len(rows)
                 self._stats.written += len(rows)
         self._stats.degraded = False
+        self._overflowed = False
