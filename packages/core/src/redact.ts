@@ -154,14 +154,12 @@ export function redactText(text: string): string {
     // nine, and no memo entry for texts that are new with every run.
     return secretKeyBeforeColon(text) ? text.replace(ASSIGNMENT, redactAssignment) : text;
   }
-  const long = text.length > MAX_MEMO_CHARS;
-  if (long && text.length > MAX_LONG_MEMO_CHARS) return redactUncached(text);
-  const cache = long ? longMemo : memo;
-  let redacted = cache.get(text);
+  if (text.length > MAX_MEMO_CHARS) return redactUncached(text);
+  let redacted = memo.get(text);
   if (redacted === undefined) {
     redacted = redactUncached(text);
-    if (cache.size >= (long ? MAX_LONG_MEMO_ENTRIES : MAX_MEMO_ENTRIES)) cache.clear();
-    cache.set(text, redacted);
+    if (memo.size >= MAX_MEMO_ENTRIES) memo.clear();
+    memo.set(text, redacted);
   }
   return redacted;
 }
@@ -180,13 +178,24 @@ const memo = new Map<string, string>();
 const MAX_MEMO_ENTRIES = 10_000;
 const MAX_MEMO_CHARS = 1024;
 /**
- * Long texts that repeat: a worker's code snapshots (`fn.toString()`, up to 20,000 characters)
- * come with every run of their activity, and nine patterns over 5,000 characters took ~130 us
- * where a lookup takes a hash of the text (kept by the string once computed). Few entries.
+ * Redacted code snapshots by text: a worker's snapshot (`fn.toString()`, up to 20,000
+ * characters) comes with every run of its activity, and nine patterns over 5,000 characters took
+ * ~130 us where a lookup takes a hash of the text (kept by the string once computed). Only
+ * snapshots, so that one-off long texts (errors, previews) neither evict them nor stay in memory.
  */
-const longMemo = new Map<string, string>();
-const MAX_LONG_MEMO_ENTRIES = 64;
-const MAX_LONG_MEMO_CHARS = 65_536;
+const codeMemo = new Map<string, string>();
+const MAX_CODE_MEMO_ENTRIES = 256;
+
+/** {@link redactText} of a code snapshot, memoized (the oldest entry goes first when full). */
+function redactCode(code: string): string {
+  let redacted = codeMemo.get(code);
+  if (redacted === undefined) {
+    redacted = redactText(code);
+    if (codeMemo.size >= MAX_CODE_MEMO_ENTRIES) codeMemo.delete(codeMemo.keys().next().value as string);
+    codeMemo.set(code, redacted);
+  }
+  return redacted;
+}
 
 /** Every pattern, without the shortcuts of {@link redactText}: what they are tested against. */
 export function redactAllPatterns(text: string): string {
@@ -322,7 +331,8 @@ export function redactRunInput(run: ComponentRunInput): ComponentRunInput {
   const out: ComponentRunInput = { ...run, component: text(run.component) };
   if (run.runKey !== undefined) out.runKey = text(run.runKey);
   if (run.gitCommit !== undefined) out.gitCommit = text(run.gitCommit);
-  if (run.codeSnapshot !== undefined) out.codeSnapshot = text(run.codeSnapshot);
+  if (run.codeSnapshot !== undefined)
+    out.codeSnapshot = typeof run.codeSnapshot === 'string' ? redactCode(run.codeSnapshot) : run.codeSnapshot;
   if (run.notes !== undefined) out.notes = text(run.notes);
   if (run.error && typeof run.error === 'object') {
     out.error = { ...run.error, message: text(run.error.message) };

@@ -158,27 +158,18 @@ _REDACTED_TEXTS: dict[str, str] = {}
 """Memo of `redact_text` for short texts: ids, queues, names and paths recur in every record."""
 _MAX_MEMO_TEXT = 512
 _MAX_MEMO = 10_000
-_REDACTED_LONG_TEXTS: dict[str, str] = {}
-"""Memo for long texts that recur: a code snapshot (up to 20,000 characters) comes with every run
-of its activity, and the patterns over it cost far more than hashing it (a str keeps its hash)."""
-_MAX_LONG_MEMO_TEXT = 65_536
-_MAX_LONG_MEMO = 64
-
-
 def redact_text(text: str) -> str:
     """Free text with every credential it carries replaced by [REDACTED] (core's redactText)."""
     if len(text) < 6:
         return text
-    if len(text) > _MAX_LONG_MEMO_TEXT:
+    if len(text) > _MAX_MEMO_TEXT:
         return _redact_text(text)
-    long = len(text) > _MAX_MEMO_TEXT
-    memo = _REDACTED_LONG_TEXTS if long else _REDACTED_TEXTS
-    done = memo.get(text)
+    done = _REDACTED_TEXTS.get(text)
     if done is None:
         done = _redact_text(text)
-        if len(memo) >= (_MAX_LONG_MEMO if long else _MAX_MEMO):
-            memo.clear()
-        memo[text] = done
+        if len(_REDACTED_TEXTS) >= _MAX_MEMO:
+            _REDACTED_TEXTS.clear()
+        _REDACTED_TEXTS[text] = done
     return done
 
 

@@ -55,6 +55,24 @@ def _text(value: Any) -> Any:
     return redact_text(value) if isinstance(value, str) else value
 
 
+_CODE: dict[str, tuple[str, str]] = {}
+"""Redacted code snapshots and their sha256, by text: a worker's snapshot (up to 20,000
+characters) comes with every record of its activity, and the patterns over it cost far more than
+a lookup (a str keeps its hash). Only snapshots, so one-off long texts do not evict them."""
+_MAX_CODE = 256
+
+
+def _code(code: str) -> tuple[str, str]:
+    done = _CODE.get(code)
+    if done is None:
+        redacted = redact_text(code)
+        done = (redacted, hashlib.sha256(redacted.encode()).hexdigest())
+        if len(_CODE) >= _MAX_CODE:
+            del _CODE[next(iter(_CODE))]
+        _CODE[code] = done
+    return done
+
+
 def prepare_run(run: Mapping[str, Any], cwd: str) -> dict[str, Any]:
     """A run (ComponentRunInput's fields, camelCase as in TypeScript) as a row of `p_runs`, with
     its pointers normalised and typed, and the store's redaction policy applied. Raises
@@ -76,8 +94,7 @@ def prepare_run(run: Mapping[str, Any], cwd: str) -> dict[str, Any]:
         raise InvalidRunError(f"{where}: endedAt is before startedAt")
     workflow = redact_value(dict(run.get("workflow") or {}))
     error = run.get("error") or {}
-    code = run.get("codeSnapshot")
-    code = _text(code) if isinstance(code, str) and code else None
+    code, code_hash = _code(run["codeSnapshot"]) if isinstance(run.get("codeSnapshot"), str) and run["codeSnapshot"] else (None, None)
     row: dict[str, Any] = {
         "run_key": redact_text(key),
         "component": redact_text(component.strip()),
@@ -87,7 +104,7 @@ def prepare_run(run: Mapping[str, Any], cwd: str) -> dict[str, Any]:
         "ended_at": ended,
         "attempt": run.get("attempt"),
         "git_commit": _text(run.get("gitCommit")),
-        "code_hash": hashlib.sha256(code.encode()).hexdigest() if code else None,
+        "code_hash": code_hash,
         "code_snapshot": code,
         "error_message": _text(error.get("message")),
         "error_type": _text(error.get("type")),
