@@ -245,6 +245,7 @@ export class ActivityRecorder {
     try {
       attempt = this.begin(ctx, input, worker);
     } catch (error) {
+      collectors.delete(ctx);
       this.logger.warn('mltrace: cannot record an activity attempt', { error: String(error) });
       return next(input);
     }
@@ -262,7 +263,7 @@ export class ActivityRecorder {
     } catch (error) {
       collectors.delete(ctx);
       this.fail(ctx, attempt, error);
-      throw error;
+      return Promise.reject(error); // a rejected promise, as from the async function it was
     }
     return promise.then(
       (result) => {
