@@ -69,8 +69,8 @@ const workflowCount = Number(flags.workflows);
 const perWorkflow = Math.ceil(activityCount / workflowCount);
 const perChunk = perWorkflow * workflowCount;
 const configs = flags.configs.split(',') as Config[];
-if (!configs.includes('baseline')) {
-  console.error('--configs must include baseline: every other configuration runs beside it');
+if (!configs.includes('baseline') || configs.length < 2) {
+  console.error('--configs must name baseline and at least one other: every other runs beside it');
   process.exit(2);
 }
 const profile = flags.profile;
