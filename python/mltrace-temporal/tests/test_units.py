@@ -128,14 +128,19 @@ def test_spools_while_the_store_is_down_and_replays_every_record_once_back(tmp_p
     writer.close()
 
 
-def test_spools_when_the_queue_fills_and_drops_only_beyond_twice_its_bound(tmp_path) -> None:
+def overflowing(spool_dir: str, count: int, prefix: str, **options: float) -> tuple[OutageStore, LineageWriter]:
+    """A writer with a queue of 5 over a store that is up, `count` records enqueued at once."""
     store = OutageStore()
     store.down = False
+    writer = LineageWriter(store, WriterOptions(max_queue_size=5, batch_size=1000, flush_interval=60, spool_dir=spool_dir, **options))
+    for i in range(count):
+        writer.enqueue(lambda i=i: run(f"{prefix}{i}"), f"{prefix}{i}")
+    return store, writer
+
+
+def test_spools_when_the_queue_fills_and_drops_only_beyond_twice_its_bound(tmp_path) -> None:
     spool = str(tmp_path / "spool")
-    options = WriterOptions(max_queue_size=5, batch_size=1000, flush_interval=60, spool_dir=spool, spool_replay_interval=0.05)
-    writer = LineageWriter(store, options)
-    for i in range(12):
-        writer.enqueue(lambda i=i: run(f"k{i}"), f"k{i}")
+    store, writer = overflowing(spool, 12, "k", spool_replay_interval=0.05)
     assert writer.stats().dropped == 2 and writer.stats().degraded
     stats = flush_until_replayed(writer)
     assert not stats.degraded and stats.spooled == 10 and stats.replayed == 10
@@ -145,14 +150,9 @@ def test_spools_when_the_queue_fills_and_drops_only_beyond_twice_its_bound(tmp_p
 
 
 def test_writes_to_the_store_when_the_queue_fills_and_the_spool_cannot_be_written(tmp_path) -> None:
-    store = OutageStore()
-    store.down = False
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("")
-    options = WriterOptions(max_queue_size=5, batch_size=1000, flush_interval=60, spool_dir=str(blocker / "spool"))
-    writer = LineageWriter(store, options)
-    for i in range(8):
-        writer.enqueue(lambda i=i: run(f"u{i}"), f"u{i}")
+    store, writer = overflowing(str(blocker / "spool"), 8, "u")
     writer.close()
     stats = writer.stats()
     assert stats.dropped == 0 and stats.spooled == 0 and not stats.degraded
@@ -160,13 +160,8 @@ def test_writes_to_the_store_when_the_queue_fills_and_the_spool_cannot_be_writte
 
 
 def test_close_replays_what_an_overflow_spooled(tmp_path) -> None:
-    store = OutageStore()
-    store.down = False
     spool = str(tmp_path / "spool")
-    options = WriterOptions(max_queue_size=5, batch_size=1000, flush_interval=60, spool_dir=spool, spool_replay_interval=60)
-    writer = LineageWriter(store, options)
-    for i in range(9):
-        writer.enqueue(lambda i=i: run(f"c{i}"), f"c{i}")
+    store, writer = overflowing(spool, 9, "c", spool_replay_interval=60)
     writer.close()
     stats = writer.stats()
     assert stats.spooled == 9 and stats.replayed == 9 and stats.dropped == 0

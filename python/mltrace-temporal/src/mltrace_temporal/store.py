@@ -94,7 +94,8 @@ def prepare_run(run: Mapping[str, Any], cwd: str) -> dict[str, Any]:
         raise InvalidRunError(f"{where}: endedAt is before startedAt")
     workflow = redact_value(dict(run.get("workflow") or {}))
     error = run.get("error") or {}
-    code, code_hash = _code(run["codeSnapshot"]) if isinstance(run.get("codeSnapshot"), str) and run["codeSnapshot"] else (None, None)
+    snapshot = run.get("codeSnapshot")
+    code, code_hash = _code(snapshot) if isinstance(snapshot, str) and snapshot else (None, None)
     row: dict[str, Any] = {
         "run_key": redact_text(key),
         "component": redact_text(component.strip()),
